@@ -1,0 +1,3 @@
+from ledgerlink.cli import main
+
+main()

@@ -1,0 +1,228 @@
+"""The config file: TOML read with tomllib, validated by pydantic models.
+
+Errors name the file, the key path and what was expected (``ConfigError``, exit 2). Secrets
+(client secrets) may come from the environment instead of the file; tokens never live here.
+Every key is documented in ``examples/config.toml``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ledgerlink.errors import ConfigError
+
+APP = "ledgerlink"
+ENV_CONFIG = "LEDGERLINK_CONFIG"
+ENV_STORE_URL = "LEDGERLINK_STORE_URL"
+
+CLIO_REGIONS = {
+    "us": "https://app.clio.com",
+    "ca": "https://ca.app.clio.com",
+    "eu": "https://eu.app.clio.com",
+    "au": "https://au.app.clio.com",
+}
+QBO_API = {
+    "production": "https://quickbooks.api.intuit.com/v3",
+    "sandbox": "https://sandbox-quickbooks.api.intuit.com/v3",
+}
+QBO_AUTHORIZE_URL = "https://appcenter.intuit.com/connect/oauth2"
+QBO_TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
+QBO_REVOKE_URL = "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoreConfig(_Section):
+    url: str = ""  # empty: SQLite file in the user data directory
+
+
+class SecretsConfig(_Section):
+    backend: Literal["keyring", "file", "env"] = "keyring"
+    file: str = ""  # backend = "file": path of the 0600 token file (default: user config dir)
+
+
+class ClioConfig(_Section):
+    region: Literal["us", "ca", "eu", "au"] = "us"
+    client_id: str = ""
+    client_secret: str = ""
+    redirect_uri: str = "http://127.0.0.1:8765/callback"
+    base_url: str = ""  # override of the regional host (the sandbox sets it)
+
+    @property
+    def host(self) -> str:
+        return (self.base_url or CLIO_REGIONS[self.region]).rstrip("/")
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.host}/api/v4"
+
+    @property
+    def authorize_url(self) -> str:
+        return f"{self.host}/oauth/authorize"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.host}/oauth/token"
+
+    @property
+    def revoke_url(self) -> str:
+        return f"{self.host}/oauth/deauthorize"
+
+
+class QboConfig(_Section):
+    environment: Literal["production", "sandbox"] = "production"
+    client_id: str = ""
+    client_secret: str = ""
+    redirect_uri: str = "http://127.0.0.1:8765/callback"
+    api_url: str = ""  # overrides of the Intuit endpoints (the built-in sandbox sets them)
+    authorize_url: str = ""
+    token_url: str = ""
+    revoke_url: str = ""
+
+    @property
+    def api_base(self) -> str:
+        return (self.api_url or QBO_API[self.environment]).rstrip("/")
+
+    @property
+    def authorize_endpoint(self) -> str:
+        return self.authorize_url or QBO_AUTHORIZE_URL
+
+    @property
+    def token_endpoint(self) -> str:
+        return self.token_url or QBO_TOKEN_URL
+
+    @property
+    def revoke_endpoint(self) -> str:
+        return self.revoke_url or QBO_REVOKE_URL
+
+
+class SyncConfig(_Section):
+    start_date: date | None = None  # sync bills issued on or after this date
+    interval_minutes: int = Field(default=5, ge=1, le=1440)
+    bill_states: tuple[Literal["awaiting_payment", "paid", "draft", "awaiting_approval"], ...] = (
+        "awaiting_payment",
+        "paid",
+    )
+
+
+class MappingConfig(_Section):
+    """Clio charges → QBO Products/Services, by the Product/Service name."""
+
+    time_entries: str = ""
+    expense_entries: str = ""
+    tax: str = ""
+    interest: str = ""
+    discount: str = ""
+    activity_categories: dict[str, str] = Field(default_factory=dict)
+    expense_categories: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("activity_categories", "expense_categories")
+    @classmethod
+    def _no_blank_targets(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, target in value.items():
+            if not target.strip():
+                raise ValueError(f"category {key!r} maps to an empty Product/Service name")
+        return value
+
+
+class Config(_Section):
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    secrets: SecretsConfig = Field(default_factory=SecretsConfig)
+    clio: ClioConfig = Field(default_factory=ClioConfig)
+    qbo: QboConfig = Field(default_factory=QboConfig)
+    sync: SyncConfig = Field(default_factory=SyncConfig)
+    mapping: MappingConfig = Field(default_factory=MappingConfig)
+
+    # Where it was read from; set by load_config.
+    source: Path | None = Field(default=None, exclude=True)
+
+    @property
+    def store_url(self) -> str:
+        env = os.environ.get(ENV_STORE_URL)
+        if env:
+            return env
+        if self.store.url:
+            return self.store.url
+        return f"sqlite:///{default_data_dir() / 'ledgerlink.sqlite'}"
+
+    @property
+    def state_dir(self) -> Path:
+        """Where the store and token file live by default: beside the config, or the user data dir."""
+        return default_data_dir()
+
+
+def default_config_path() -> Path:
+    env = os.environ.get(ENV_CONFIG)
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_config_dir(APP)) / "config.toml"
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP))
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+def _with_env_secrets(raw: dict[str, Any]) -> dict[str, Any]:
+    """Fill client ids/secrets from LEDGERLINK_<PROVIDER>_CLIENT_ID/SECRET when set."""
+    for provider in ("clio", "qbo"):
+        section = raw.setdefault(provider, {})
+        if not isinstance(section, dict):
+            continue
+        for key in ("client_id", "client_secret"):
+            value = os.environ.get(f"LEDGERLINK_{provider.upper()}_{key.upper()}")
+            if value:
+                section[key] = value
+    return raw
+
+
+def parse_config(text: str, source: Path) -> Config:
+    """Validate TOML text; raise ConfigError naming the file, key path and expectation."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{source}: not valid TOML: {exc}",
+            remedy="Fix the syntax at the line and column named (see examples/config.toml).",
+        ) from None
+    try:
+        config = Config.model_validate(_with_env_secrets(raw))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = _key_path(tuple(first["loc"]))
+        given = first.get("input")
+        expected = first["msg"]
+        if first["type"] == "extra_forbidden":
+            expected = "no such key"
+        shown = "" if isinstance(given, dict) else f" (got {given!r})"
+        more = f" and {exc.error_count() - 1} more problem(s)" if exc.error_count() > 1 else ""
+        raise ConfigError(
+            f"{source}: key `{key}`: {expected}{shown}{more}",
+            remedy="See examples/config.toml for every key and its allowed values.",
+        ) from None
+    return config.model_copy(update={"source": source})
+
+
+def load_config(path: Path | None = None, *, required: bool = True) -> Config:
+    """Read the config file; without one, defaults (unless ``required``)."""
+    source = path or default_config_path()
+    if not source.exists():
+        if required:
+            raise ConfigError(
+                f"{source}: config file not found",
+                remedy="Copy examples/config.toml there (or pass --config PATH) and fill it in.",
+            )
+        return Config.model_validate(_with_env_secrets({})).model_copy(update={"source": None})
+    return parse_config(source.read_text(encoding="utf-8"), source)

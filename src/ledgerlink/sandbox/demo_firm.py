@@ -1,0 +1,49 @@
+"""Names shared by the Clio and QBO halves of the seeded demo firm.
+
+The demo firm deliberately provokes two per-record errors: an expense category with no
+Product/Service mapping, and a Clio client whose name is already a QBO vendor.
+"""
+
+from __future__ import annotations
+
+FIRM_NAME = "Hartwell & Osei LLP"
+CLIO_ACCOUNT_ID = "1001"
+QBO_REALM_ID = "9130357766450196"
+QBO_COMPANY_NAME = "Hartwell & Osei LLP (Books)"
+
+# Clio activity categories (activity_descriptions) and expense categories of the demo firm.
+ACTIVITY_CATEGORIES = ("Research", "Court Appearance", "Drafting", "Client Meeting", "Correspondence")
+EXPENSE_CATEGORIES = ("Filing Fees", "Travel", "Photocopies", "Expert Witness", "Process Server Fees")
+# The one expense category the demo config leaves unmapped.
+UNMAPPED_EXPENSE_CATEGORY = "Process Server Fees"
+
+# QBO Products/Services (Type=Service) of the demo company, and what the demo config maps to them.
+QBO_ITEMS = (
+    "Legal Services",
+    "Court Appearances",
+    "Filing Fees",
+    "Travel Expenses",
+    "Reimbursable Expenses",
+    "Expert Fees",
+    "Sales Tax",
+    "Interest Charges",
+)
+TIME_ITEM = "Legal Services"
+ACTIVITY_ITEM_MAP = {"Court Appearance": "Court Appearances"}
+EXPENSE_ITEM_MAP = {
+    "Filing Fees": "Filing Fees",
+    "Travel": "Travel Expenses",
+    "Photocopies": "Reimbursable Expenses",
+    "Expert Witness": "Expert Fees",
+}
+TAX_ITEM = "Sales Tax"
+INTEREST_ITEM = "Interest Charges"
+
+# A Clio client whose name a QBO vendor already holds (QBO fault 6240 on create).
+VENDOR_CONFLICT_NAME = "Metro Court Reporters LLC"
+# A Clio client that already exists in QBO as an (inactive) customer: ledgerlink must link, not duplicate.
+EXISTING_CUSTOMER_NAME = "Dana Whitfield"
+EXISTING_CUSTOMER_EMAIL = "dana.whitfield@example.com"
+# A QBO employee (DisplayName unique across lists applies to employees too).
+QBO_EMPLOYEE_NAME = "Priya Raman"
+QBO_VENDORS = (VENDOR_CONFLICT_NAME, "City Courier Co", "State Bar Association")

@@ -1,0 +1,179 @@
+"""Serve the emulators over real HTTP on 127.0.0.1.
+
+One uvicorn server, one port, the emulators mounted under prefixes::
+
+    /clio/oauth/...        Clio OAuth (authorize, token, deauthorize)
+    /clio/api/v4/...       Clio Manage API v4
+    /qbo/oauth2/...        Intuit OAuth (authorize, v1/tokens/bearer, v1/tokens/revoke)
+    /qbo/v3/company/...    QuickBooks Online Accounting API v3
+
+Fault injection (latency, 429, 5xx, response dropped after commit) is a middleware in front of
+all of them; rate limits, auth and error bodies are each emulator's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass
+from typing import Literal
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ledgerlink.sandbox.clio import ClioEmulator
+from ledgerlink.sandbox.oauth import build_clio_oauth_app, build_qbo_oauth_app
+from ledgerlink.sandbox.qbo import QboEmulator
+from ledgerlink.sandbox.state import SandboxState
+
+Seed = Literal["demo", "empty"]
+
+
+class FaultMiddleware:
+    """Applies :class:`~ledgerlink.sandbox.state.FaultRule` s to requests before the emulators."""
+
+    def __init__(self, app: ASGIApp, state: SandboxState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        settings = self.state.settings
+        if settings.latency_ms:
+            await asyncio.sleep(settings.latency_ms / 1000)
+        request = Request(scope)
+        rule = self.state.faults.take(request.method, request.url.path)
+        if rule is None:
+            await self.app(scope, receive, send)
+            return
+        if rule.kind == "latency":
+            await asyncio.sleep(rule.latency_ms / 1000)
+            await self.app(scope, receive, send)
+        elif rule.kind == "drop_after_commit":
+            async def swallow(message: dict[str, object]) -> None:  # the emulator's answer is lost
+                return None
+
+            await self.app(scope, receive, swallow)
+            await Response("Bad Gateway", status_code=502)(scope, receive, send)
+        elif rule.kind == "429":
+            response: Response = JSONResponse(
+                {"error": {"type": "RateLimited", "message": "Too Many Requests (injected)"}},
+                status_code=429,
+                headers={"Retry-After": "1"},
+            )
+            await response(scope, receive, send)
+        else:
+            await Response("Service Unavailable (injected)", status_code=int(rule.kind))(scope, receive, send)
+
+
+@dataclass(frozen=True)
+class SandboxUrls:
+    base: str
+
+    @property
+    def clio_api(self) -> str:
+        return f"{self.base}/clio/api/v4"
+
+    @property
+    def clio_oauth(self) -> str:
+        return f"{self.base}/clio/oauth"
+
+    @property
+    def qbo_api(self) -> str:
+        return f"{self.base}/qbo/v3"
+
+    @property
+    def qbo_oauth(self) -> str:
+        return f"{self.base}/qbo/oauth2"
+
+
+class Sandbox:
+    """The emulated Clio + QBO world, served on loopback until :meth:`stop`.
+
+    Usable as a context manager. ``port=0`` picks a free port.
+    """
+
+    def __init__(
+        self,
+        state: SandboxState | None = None,
+        *,
+        seed: Seed = "demo",
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.state = state or SandboxState()
+        self.clio = ClioEmulator(self.state)
+        self.qbo = QboEmulator(self.state)
+        if seed == "demo":
+            from ledgerlink.sandbox.seed import seed_demo_firm
+
+            seed_demo_firm(self.clio, self.qbo)
+        self._host = host
+        self._port = port
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.urls = SandboxUrls("")
+
+    def asgi_app(self) -> ASGIApp:
+        app = Starlette(
+            routes=[
+                Mount("/clio/oauth", app=build_clio_oauth_app(self.state)),
+                Mount("/clio/api/v4", app=self.clio.app),
+                Mount("/qbo/oauth2", app=build_qbo_oauth_app(self.state)),
+                Mount("/qbo/v3", app=self.qbo.app),
+            ]
+        )
+        return FaultMiddleware(app, self.state)
+
+    def start(self) -> Sandbox:
+        config = uvicorn.Config(
+            self.asgi_app(), host=self._host, port=self._port, log_level="warning", lifespan="off",
+            access_log=False,
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, name="ledgerlink-sandbox", daemon=True)
+        thread.start()
+        for _ in range(500):
+            if server.started:
+                break
+            if not thread.is_alive():
+                raise RuntimeError(f"sandbox could not start on {self._host}:{self._port}")
+            threading.Event().wait(0.01)
+        else:
+            raise RuntimeError("sandbox did not start within 5 seconds")
+        port = server.servers[0].sockets[0].getsockname()[1]
+        self._server, self._thread = server, thread
+        self.urls = SandboxUrls(f"http://{self._host}:{port}")
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def serve_forever(self) -> None:
+        """Block until interrupted (``ledgerlink sandbox serve``)."""
+        if self._thread is None:
+            self.start()
+        assert self._thread is not None
+        try:
+            while self._thread.is_alive():
+                self._thread.join(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
