@@ -154,8 +154,11 @@ def retry_after_seconds(response: httpx.Response, default: float = 60.0) -> floa
 
 def default_error_mapper(response: httpx.Response) -> ApiError:
     text = response.text[:500]
-    return ApiError(f"HTTP {response.status_code} from {response.request.url.host}", status=response.status_code,
-                    detail=redact(text))
+    return ApiError(
+        f"HTTP {response.status_code} from {response.request.url.host}",
+        status=response.status_code,
+        detail=redact(text),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -243,8 +246,9 @@ class Transport:
         try:
             for attempt in retrying:
                 with attempt:
-                    return self._send_once(method, url, params=params, json=json, content=content,
-                                           headers=headers)
+                    return self._send_once(
+                        method, url, params=params, json=json, content=content, headers=headers
+                    )
         except _NotSent as exc:
             raise TransportError(f"{self.name}: could not connect: {redact(str(exc.cause))}") from None
         except _RetryableStatus as exc:
@@ -302,7 +306,9 @@ class Transport:
         except httpx.HTTPError as exc:
             raise TransportError(f"{self.name}: {type(exc).__name__}: {redact(str(exc))}") from None
         self._limiter.observe(response)
-        log.debug("%s %s %s -> %s", self.name, method, redact(str(response.request.url)), response.status_code)
+        log.debug(
+            "%s %s %s -> %s", self.name, method, redact(str(response.request.url)), response.status_code
+        )
         return response
 
 

@@ -1,13 +1,506 @@
-"""Clio Manage API v4 emulator (placeholder: being written)."""
+"""Clio Manage API v4 emulator: the firm's contacts, matters, activities and bills over real HTTP.
+
+Mounted by the sandbox server at ``/clio/api/v4``. As strict as ``reference/clio.md`` says Clio
+is: ``fields=`` selection (:mod:`.clio_fields`), cursor and offset paging and filters
+(:mod:`.clio_http`), ``X-API-VERSION``, per-token rate limits with ``X-RateLimit-*`` headers,
+ETags, Clio's two error body shapes. Time is ``state.clock``; money is ``Decimal`` and every
+amount follows :mod:`.clio_records`.
+
+Assumptions (where the reference is silent; each is the strict reading):
+
+- Unknown query parameters are a 400 (Clio's handling is undocumented; rejecting them catches a
+  client that misspells a filter and would otherwise read everything). Documented parameters,
+  fields and body attributes the sandbox does not emulate are a 400 that says so.
+- ``updated_since``/``created_since`` must carry a UTC offset; naive timestamps are a 400.
+- ``issued_after``/``issued_before`` are strict ("after" / "before" the given date).
+- An absent ``order`` is ``id(asc)``, so cursor paging is the default; any other order, or an
+  ``offset``, selects offset paging.
+- Error ``type`` names other than ``ArgumentError`` are invented: ``InvalidVersion`` (410),
+  ``RateLimited`` (429), ``RecordNotFound`` (404), ``PreconditionFailed`` (412),
+  ``RecordInvalid`` (422), ``NotFound`` (unknown path), ``MethodNotAllowed`` (405).
+- A 401 carries no rate-limit headers (no token to count against); 410 and errors after the
+  rate check do. ``X-API-VERSION`` is echoed on successful responses only.
+- Every 4.0.0–4.0.13 version is served with 4.0.13 semantics (activity ``quantity`` in seconds).
+- ``who_am_i`` is the account owner: sandbox tokens do not name a user.
+- Timestamps are rendered in the firm's time zone (America/New_York) with their offset.
+- Ids come from a separate range per resource, so an id used for the wrong kind is a 404.
+"""
 
 from __future__ import annotations
 
-from starlette.applications import Starlette
+import hashlib
+import itertools
+import json
+import math
+import re
+import threading
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlencode
 
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ledgerlink.sandbox.clio_fields import SCHEMAS, render
+from ledgerlink.sandbox.clio_http import (
+    COMMON_LIST_PARAMS,
+    DEFAULT_VERSION,
+    INVALID_TOKEN_BODY,
+    LISTINGS,
+    SHOWABLE,
+    SUPPORTED_VERSIONS,
+    ClioHttpError,
+    Listing,
+    bad_request,
+    contact_changes,
+    group_params,
+    json_response,
+    list_query,
+    paginate,
+    selection_of,
+)
+from ledgerlink.sandbox.clio_records import (
+    APPROVED,
+    BILL_DERIVED,
+    LINE_DERIVED,
+    MONEY_FIELDS,
+    ZERO,
+    as_decimal,
+    bill_totals,
+    contact_summary,
+    interest,
+    line_totals,
+    round_half_up,
+)
 from ledgerlink.sandbox.state import SandboxState
+
+Record = dict[str, Any]
+
+# Per-kind id ranges: an id of one kind is never a valid id of another.
+_ID_BASE = {
+    "account": 1_000,
+    "billing_setting": 1,
+    "user": 344_000,
+    "contact": 12_000_000,
+    "matter": 8_100_000,
+    "activity_description": 5_500,
+    "expense_category": 7_700,
+    "activity": 96_000_000,
+    "bill": 4_400_000,
+    "line_item": 230_000_000,
+}
+_CONTACT_ITEM_BASE = 70_000_000  # email addresses, phone numbers and addresses of contacts
+USD = {"id": 1, "etag": '"usd"', "code": "USD", "sign": "$"}
+# What a new record holds unless the seed or test says otherwise.
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "user": dict(
+        enabled=True, account_owner=False, roles=[], clio_connect=False, subscription_type="Attorney",
+        time_zone="Eastern Time (US & Canada)",
+    ),
+    "billing_setting": dict(
+        tax_name="Tax", tax_rate=ZERO, use_secondary_tax=False, secondary_tax_name="Secondary Tax",
+        secondary_tax_rate=ZERO, secondary_tax_rule="Post", apply_tax_by_default=False,
+        apply_secondary_tax_by_default=False, currency="USD", currency_sign="$", rounding=6,
+        use_decimal_rounding=True, use_utbms_codes=False, multi_currency_billing=False, billing_currencies=[],
+    ),
+    "activity_description": dict(
+        type="clio", category_type="hourly", default=False, visible_to_co_counsel=False,
+        accessible_to_user=True, currency=USD,
+    ),
+    "expense_category": dict(
+        entry_type="unassociated", rate=ZERO, accessible_to_user=True, tax_setting="no_tax", currency=USD,
+    ),
+    "contact": dict(
+        type="Person", is_client=False, is_co_counsel=False, is_bill_recipient=False, custom_field_values=[],
+        currency=USD,
+    ),
+    "matter": dict(status="Open", billable=True, billing_method="hourly", currency=USD),
+    "activity": dict(
+        non_billable=False, no_charge=False, flat_rate=False, billed=False, on_bill=False,
+        contingency_fee=False, quantity_redacted=False, currency=USD,
+    ),
+    "bill": dict(
+        type="MatterBill", kind="revenue_kind", state="draft", matters=[], tax_rate=ZERO,
+        secondary_tax_rate=ZERO, paid=ZERO, paid_at=None, pending=ZERO, credits_issued=ZERO, shared=False,
+        currency=USD,
+        discount=dict(rate=ZERO, type="percentage", note=None, early_payment_rate=0, early_payment_period=0),
+    ),
+    "line_item": dict(
+        taxable=False, secondary_taxable=False, note=None, group_ordering=1, quantity=Decimal(1), price=ZERO,
+    ),
+}  # fmt: skip
 
 
 class ClioEmulator:
+    """The Clio side of the sandbox: a store of records, a Python API for seeds and tests, and ``.app``.
+
+    Records are plain dicts keyed by wire field names. A relation to another record holds its id
+    (``bill["client"] == contact_id``, ``bill["matters"] == [matter_id]``); embedded values hold
+    dicts (``bill["interest"]``, ``contact["email_addresses"]``). Money is ``Decimal``.
+
+    - ``set_account(id, name)``; ``add_user(**fields)``; ``set_billing_settings(**fields)``
+    - ``add_contact(**fields)``: ``email_addresses``/``phone_numbers``/``addresses`` are lists of
+      dicts (``primary: True`` marks the primary one); a Person's ``name`` follows its parts
+    - ``add_matter(client=contact_id, display_number=..., **fields)``
+    - ``add_activity_description(name=...)``; ``add_expense_category(name=..., entry_type=...)``
+    - ``add_activity(type="TimeEntry", quantity_in_hours=..., price=..., activity_description=...)`` or
+      ``add_activity(type="ExpenseEntry", price=..., expense_category=...)``, with ``date``,
+      ``matter``, ``user``, ``note``
+    - ``add_bill(client=..., matters=[...], number=..., state=..., issued_at=..., due_at=...,
+      tax_rate=..., interest={"total": ...})``: amounts are derived, never given
+    - ``add_line_item(bill=..., activity=..., kind="Service"|"Expense", description=..., date=...,
+      quantity=..., price=..., taxable=...)``: recomputes and bumps the bill
+    - ``record_payment(bill_id, amount=None)``: pays the whole balance unless ``amount`` is given
+    - ``update(kind, id, **changes)``, and ``update_contact``/``update_bill``/``update_line_item``/
+      ``update_activity``; ``delete_line_item(id)``
+    - ``get(kind, id)`` (a copy; KeyError if absent), ``records(kind)`` (copies, by id)
+
+    Every change sets ``updated_at`` from ``state.clock`` and a new ``etag``; a line item's change
+    recomputes its bill and bumps it too.
+    """
+
     def __init__(self, state: SandboxState) -> None:
         self.state = state
-        self.app = Starlette()
+        self._lock = threading.RLock()
+        self._store: dict[str, dict[int, Record]] = {kind: {} for kind in _ID_BASE}
+        self._ids = {kind: itertools.count(base + 1) for kind, base in _ID_BASE.items()}
+        self._item_ids = itertools.count(_CONTACT_ITEM_BASE + 1)
+        self._versions = itertools.count(1)
+        self._lines_by_bill: dict[int, list[int]] = {}
+        self.app = Starlette(routes=[Route("/{path:path}", self._endpoint, methods=["GET", "PATCH"])])
+
+    # -- store --------------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.state.clock.now(), UTC)
+
+    def _touch(self, kind: str, record: Record) -> None:
+        record["updated_at"] = self._now()
+        digest = hashlib.md5(f"{kind}:{record['id']}:{next(self._versions)}".encode()).hexdigest()
+        record["etag"] = f'"{digest}"'
+
+    def _insert(self, kind: str, fields: Mapping[str, Any]) -> Record:
+        record: Record = {key: _normalized(key, value) for key, value in fields.items()}
+        record.setdefault("id", next(self._ids[kind]))
+        record.setdefault("created_at", self._now())
+        self._touch(kind, record)
+        self._store[kind][record["id"]] = record
+        return record
+
+    def _new_item_id(self) -> int:
+        return next(self._item_ids)
+
+    def _lookup(self, kind: str, record_id: int) -> Record | None:
+        return self._store[kind].get(record_id)
+
+    def get(self, kind: str, record_id: int) -> Record:
+        """A copy of one record; KeyError when there is none."""
+        with self._lock:
+            return dict(self._store[kind][record_id])
+
+    def records(self, kind: str) -> list[Record]:
+        """Copies of every record of ``kind``, by id."""
+        with self._lock:
+            return [dict(record) for _, record in sorted(self._store[kind].items())]
+
+    # -- Python API: the account, users, settings, categories ---------------------------------
+
+    def set_account(self, account_id: int, name: str) -> Record:
+        """The Clio account (the firm) every user belongs to; also named in ``state.clio_accounts``."""
+        with self._lock:
+            self.state.clio_accounts[str(account_id)] = name
+            return dict(self._insert("account", {"id": account_id, "name": name, "state": "active"}))
+
+    def add_user(self, **fields: Any) -> Record:
+        with self._lock:
+            values = {
+                **DEFAULTS["user"],
+                "name": f"{fields.get('first_name', '')} {fields.get('last_name', '')}".strip(),
+                "account": next(iter(self._store["account"]), None),
+                **fields,
+            }
+            record = self._insert("user", values)
+            account = self._store["account"].get(record["account"])
+            if account is not None and record["account_owner"]:
+                account["owner"] = record["id"]
+            return dict(record)
+
+    def set_billing_settings(self, **fields: Any) -> Record:
+        with self._lock:
+            if self._store["billing_setting"]:
+                return self.update("billing_setting", next(iter(self._store["billing_setting"])), **fields)
+            return dict(self._insert("billing_setting", {**DEFAULTS["billing_setting"], **fields}))
+
+    def add_activity_description(self, **fields: Any) -> Record:
+        with self._lock:
+            return dict(self._insert("activity_description", {**DEFAULTS["activity_description"], **fields}))
+
+    def add_expense_category(self, **fields: Any) -> Record:
+        with self._lock:
+            return dict(self._insert("expense_category", {**DEFAULTS["expense_category"], **fields}))
+
+    # -- Python API: contacts and matters -----------------------------------------------------
+
+    def add_contact(self, **fields: Any) -> Record:
+        with self._lock:
+            values = {**DEFAULTS["contact"], **fields}
+            for plural in ("email_addresses", "phone_numbers", "addresses"):
+                given = values.get(plural) or []
+                values[plural] = [{"id": self._new_item_id(), "primary": False, **item} for item in given]
+            record = self._insert("contact", values)
+            record.update(contact_summary(record))
+            return dict(record)
+
+    def update_contact(self, contact_id: int, **changes: Any) -> Record:
+        return self.update("contact", contact_id, **changes)
+
+    def add_matter(self, **fields: Any) -> Record:
+        with self._lock:
+            values = {**DEFAULTS["matter"], **fields}
+            values.setdefault("client_id", values.get("client"))
+            return dict(self._insert("matter", values))
+
+    # -- Python API: activities, bills, line items --------------------------------------------
+
+    def add_activity(self, **fields: Any) -> Record:
+        """A time entry (``quantity_in_hours`` × ``price``) or an expense entry (``price``, quantity 1)."""
+        with self._lock:
+            values = {**DEFAULTS["activity"], **fields}
+            units = Decimal(1)
+            if values.get("type") == "TimeEntry":
+                units = as_decimal(values.pop("quantity_in_hours"))
+                values.update(quantity_in_hours=units, rounded_quantity_in_hours=units)
+                values["quantity"] = values["rounded_quantity"] = units * 3600  # seconds since 4.0.4
+            else:
+                values.setdefault("quantity", units)
+            values["total"] = round_half_up(units * as_decimal(values.get("price", 0)))
+            values["non_billable_total"] = values["total"] if values["non_billable"] else ZERO
+            return dict(self._insert("activity", values))
+
+    def update_activity(self, activity_id: int, **changes: Any) -> Record:
+        return self.update("activity", activity_id, **changes)
+
+    def add_bill(self, **fields: Any) -> Record:
+        with self._lock:
+            _refuse_derived("bill", BILL_DERIVED, fields)
+            values = {**DEFAULTS["bill"], **fields, "interest": interest(fields.get("interest"))}
+            record = self._insert("bill", values)
+            self._lines_by_bill[record["id"]] = []
+            record.update(bill_totals(record, []))
+            return dict(record)
+
+    def update_bill(self, bill_id: int, **changes: Any) -> Record:
+        return self.update("bill", bill_id, **changes)
+
+    def record_payment(self, bill_id: int, amount: Any = None, paid_at: datetime | None = None) -> Record:
+        """A payment against a bill: the whole balance unless ``amount`` is given."""
+        with self._lock:
+            bill = self._store["bill"][bill_id]
+            bill["paid"] += bill["balance"] if amount is None else as_decimal(amount)
+            bill["paid_at"] = paid_at or self._now()
+            self._recompute_bill(bill_id)
+            return dict(bill)
+
+    def add_line_item(self, **fields: Any) -> Record:
+        with self._lock:
+            _refuse_derived("line item", LINE_DERIVED, fields)
+            bill = self._store["bill"][fields["bill"]]
+            activity = self._store["activity"].get(fields["activity"]) if fields.get("activity") else None
+            values = {
+                **DEFAULTS["line_item"],
+                "type": "ActivityLineItem" if activity else "LineItem",
+                "matter": (bill["matters"] or [None])[0],
+                "user": activity.get("user") if activity else None,
+                **fields,
+            }
+            record = self._insert("line_item", values)
+            self._lines_by_bill[bill["id"]].append(record["id"])
+            if activity is not None:
+                activity.update(bill=bill["id"], on_bill=True, billed=bill["state"] in APPROVED)
+                self._touch("activity", activity)
+            self._recompute_bill(bill["id"])
+            return dict(record)
+
+    def update_line_item(self, line_item_id: int, **changes: Any) -> Record:
+        return self.update("line_item", line_item_id, **changes)
+
+    def delete_line_item(self, line_item_id: int) -> None:
+        """Remove a line from its bill; the bill is recomputed and bumped."""
+        with self._lock:
+            line = self._store["line_item"].pop(line_item_id)
+            self._lines_by_bill[line["bill"]].remove(line_item_id)
+            self._recompute_bill(line["bill"])
+
+    def _recompute_bill(self, bill_id: int) -> None:
+        bill = self._store["bill"][bill_id]
+        lines = [self._store["line_item"][line_id] for line_id in self._lines_by_bill[bill_id]]
+        for line in lines:
+            line.update(line_totals(line, bill["tax_rate"], bill["secondary_tax_rate"]))
+        bill.update(bill_totals(bill, lines))
+        self._touch("bill", bill)
+
+    def update(self, kind: str, record_id: int, **changes: Any) -> Record:
+        """Apply ``changes`` to one record, keep derived amounts consistent, bump updated_at and etag."""
+        with self._lock:
+            record = self._store[kind][record_id]
+            _refuse_derived(
+                kind, {"bill": BILL_DERIVED, "line_item": LINE_DERIVED}.get(kind, frozenset()), changes
+            )
+            for key, value in changes.items():
+                record[key] = (
+                    interest({**record["interest"], **value})
+                    if key == "interest"
+                    else _normalized(key, value)
+                )
+            if kind == "contact":
+                record.update(contact_summary(record))
+            self._touch(kind, record)
+            if kind in ("bill", "line_item"):
+                self._recompute_bill(record_id if kind == "bill" else record["bill"])
+            return dict(record)
+
+    # -- HTTP ---------------------------------------------------------------------------------
+
+    async def _endpoint(self, request: Request) -> Response:
+        grant = self.state.tokens.check("clio", request.headers.get("authorization"))
+        if grant is None:
+            return json_response(INVALID_TOKEN_BODY, 401)
+        settings = self.state.settings
+        allowed, remaining, reset = self.state.rates.hit(
+            grant.access_token, settings.clio_rate_limit, settings.clio_rate_window
+        )
+        rate_headers = {
+            "X-RateLimit-Limit": str(settings.clio_rate_limit),
+            "X-RateLimit-Remaining": str(remaining),
+            "X-RateLimit-Reset": str(math.ceil(reset)),
+        }
+        version = request.headers.get("x-api-version", DEFAULT_VERSION)
+        body = await request.body()
+        try:
+            if not allowed:
+                wait = max(1, math.ceil(reset - self.state.clock.now()))
+                rate_headers["Retry-After"] = str(wait)
+                raise ClioHttpError(429, "RateLimited", f"Rate limit exceeded. Retry in {wait} seconds.")
+            if version not in SUPPORTED_VERSIONS:
+                raise ClioHttpError(
+                    410, "InvalidVersion", f"API version {version} is invalid or no longer supported"
+                )
+            with self._lock:
+                response = self._route(request, body)
+        except ClioHttpError as exc:
+            response = json_response(exc.body(), exc.status)
+        response.headers.update(rate_headers)
+        if response.status_code < 400:
+            response.headers["X-API-VERSION"] = version
+        return response
+
+    def _route(self, request: Request, body: bytes) -> Response:
+        path = request.path_params["path"].removesuffix(".json")
+        method = request.method
+        if path in ("users/who_am_i", "settings/billing"):
+            _only_get(method)
+            kind = "user" if path == "users/who_am_i" else "billing_setting"
+            wanted = (r for r in self._store[kind].values() if kind != "user" or r.get("account_owner"))
+            record = next(wanted, None)
+            if record is None:
+                raise ClioHttpError(404, "RecordNotFound", f"The account has no {SCHEMAS[kind].name}")
+            return self._show(request, kind, record["id"])
+        if path in LISTINGS:
+            _only_get(method)
+            return self._list(request, LISTINGS[path])
+        match = re.fullmatch(r"(?P<resource>[a-z_]+)/(?P<id>\d+)", path)
+        if match and match["resource"] in SHOWABLE:
+            kind = SHOWABLE[match["resource"]]
+            if method == "PATCH" and kind == "contact":
+                return self._patch_contact(request, int(match["id"]), body)
+            _only_get(method)
+            return self._show(request, kind, int(match["id"]))
+        raise ClioHttpError(404, "NotFound", f"No route matches {method} /{request.path_params['path']}")
+
+    def _existing(self, kind: str, record_id: int) -> Record:
+        record = self._store[kind].get(record_id)
+        if record is None:
+            raise ClioHttpError(404, "RecordNotFound", f"{SCHEMAS[kind].name} {record_id} was not found")
+        return record
+
+    def _show(self, request: Request, kind: str, record_id: int) -> Response:
+        selection = selection_of(kind, group_params(request.query_params.multi_items(), {"fields"}))
+        record = self._existing(kind, record_id)
+        headers = {
+            "ETag": record["etag"],
+            "Last-Modified": format_datetime(record["updated_at"].replace(microsecond=0), usegmt=True),
+        }
+        if _not_modified(request, record):
+            return Response(status_code=304, headers=headers)
+        return json_response({"data": render(record, SCHEMAS[kind], selection, self._lookup)}, 200, headers)
+
+    def _list(self, request: Request, listing: Listing) -> Response:
+        items = request.query_params.multi_items()
+        query = list_query(
+            group_params(items, COMMON_LIST_PARAMS | listing.filters.keys(), {"ids[]"}), listing
+        )
+        rows = [r for r in self._store[listing.kind].values() if all(p(r) for p in query.predicates)]
+        page = paginate(rows, query)
+        paging: dict[str, str] = {}
+        for name, replacement in (("previous", page.previous), ("next", page.next)):
+            if replacement is not None:
+                kept = [(k, v) for k, v in items if k not in ("page_token", "offset")]
+                paging[name] = str(request.url.replace(query=urlencode(kept + list(replacement.items()))))
+        schema = SCHEMAS[listing.kind]
+        data = [render(record, schema, query.selection, self._lookup) for record in page.rows]
+        return json_response({"data": data, "meta": {"paging": paging}})
+
+    def _patch_contact(self, request: Request, contact_id: int, body: bytes) -> Response:
+        selection = selection_of("contact", group_params(request.query_params.multi_items(), {"fields"}))
+        record = self._existing("contact", contact_id)
+        if_match = request.headers.get("if-match")
+        if if_match is not None and if_match.strip() != record["etag"]:
+            raise ClioHttpError(412, "PreconditionFailed", "The Contact has changed since the given ETag")
+        try:
+            payload = json.loads(body or b"null", parse_float=Decimal)
+        except ValueError:
+            raise bad_request("The request body is not valid JSON") from None
+        if not isinstance(payload, dict) or not isinstance(payload.get("data"), dict):
+            raise bad_request("The request body must be an object with a data object")
+        self.update("contact", contact_id, **contact_changes(record, payload["data"], self._new_item_id))
+        return json_response({"data": render(record, SCHEMAS["contact"], selection, self._lookup)})
+
+
+def _normalized(key: str, value: Any) -> Any:
+    if key in MONEY_FIELDS and value is not None and not isinstance(value, bool):
+        return as_decimal(value)
+    return value
+
+
+def _refuse_derived(what: str, derived: frozenset[str], fields: Mapping[str, Any]) -> None:
+    given = derived & fields.keys()
+    if given:
+        raise ValueError(f"{what} amounts are derived from its lines; cannot set {sorted(given)}")
+
+
+def _only_get(method: str) -> None:
+    if method != "GET":
+        raise ClioHttpError(405, "MethodNotAllowed", f"{method} is not allowed here")
+
+
+def _not_modified(request: Request, record: Record) -> bool:
+    """Whether the request's If-None-Match (or, failing that, If-Modified-Since) makes this a 304."""
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:
+        tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        return record["etag"] in tags or "*" in tags
+    if_modified_since = request.headers.get("if-modified-since")
+    if if_modified_since is None:
+        return False
+    try:
+        since = parsedate_to_datetime(if_modified_since)
+    except (TypeError, ValueError):
+        return False
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    return bool(record["updated_at"].replace(microsecond=0) <= since)

@@ -1,13 +1,772 @@
-"""QuickBooks Online v3 emulator (placeholder: being written)."""
+"""QuickBooks Online Accounting API v3 emulator: multi-company, strict, over real HTTP.
+
+Mounted by the sandbox at ``/qbo/v3``, so its paths are ``/company/{realmId}/...`` exactly as on
+``https://quickbooks.api.intuit.com/v3`` (reference §1.1). What it does, in the order a request
+meets it:
+
+1. **Gateway**: ``Authorization: Bearer`` checked against the shared token registry; a missing,
+   expired or revoked token is a 401 with the gateway's lower-case ``fault`` body (code 3200); a
+   token for another company, or an unknown company, is a 403 (code 3100).
+2. **Throttle**: per realm, ``settings.qbo_per_second`` per second and ``settings.qbo_per_minute``
+   per minute on the sandbox clock; over either → HTTP 429 with fault 3001 ThrottleExceeded.
+3. **Idempotency**: on writes and batches, ``?requestid=`` (≤ 50 chars; ≤ 36 on batch, whose bIds
+   then must be ≤ 10) replays the stored original status and body without re-executing (§4).
+4. **The operation**: create/update (``POST /{entity}``), ``?operation=delete`` / ``?operation=void``,
+   read (``GET /{entity}/{id}``), query (``GET /query?query=`` or ``POST /query`` with
+   ``Content-Type: application/text``), ``POST /batch`` (≤ 30 items, per-item faults, HTTP 200),
+   ``GET /companyinfo/{realmId}``, ``GET /preferences``. ``minorversion`` is accepted and ignored:
+   every version is served as 75 (§1.2).
+
+Bodies are JSON when the request's ``Accept`` names ``application/json`` and XML otherwise (the
+service's default). Every response carries a fresh ``intuit_tid`` (also as ``Intuit-Tid``).
+Validation lives in :mod:`ledgerlink.sandbox.qbo_entities`, the query language in
+:mod:`ledgerlink.sandbox.qbo_query`.
+
+Assumptions (beyond those of the two modules above):
+
+- Company time is a fixed UTC-07:00 (the offset of the recorded fixtures); ``TxnDate`` defaults to
+  the company's today on the sandbox clock.
+- Id sequences: Customer/Vendor/Employee share one, transactions share one, every other entity has
+  its own; a deleted id is never reused.
+- A requestid replays whatever the first execution answered, faults included; 429s and gateway
+  errors are not stored (they never reached the service).
+- Items of a batch cannot see records created earlier in the same batch (reads, references,
+  queries, updates); uniqueness rules (6240, 6140) still see them.
+- Request bodies must be JSON (``Content-Type: application/json``); XML request bodies, POSTed
+  queries without ``application/text``, and writes to CompanyInfo/Preferences are refused.
+- The gateway's 403 body mirrors the 401 shape with ``ApplicationAuthorizationFailed`` and type
+  ``AUTHORIZATION``; gateway faults are JSON whatever the Accept header says.
+- Over-size batches, duplicate bIds and over-long requestids/bIds are 400 faults with codes in the
+  validation range (2050 for lengths, 2010 otherwise) since the reference gives no code.
+"""
 
 from __future__ import annotations
 
-from starlette.applications import Starlette
+import copy
+import json
+import secrets
+import threading
+import time as _time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+from xml.etree import ElementTree
 
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ledgerlink.sandbox import qbo_query
+from ledgerlink.sandbox.qbo_entities import (
+    ENTITY_TYPES,
+    EntityType,
+    QboFault,
+    entity_type,
+    object_not_found,
+    required_parameter,
+    stale_object,
+    string_too_long,
+    unsupported_operation,
+    unsupported_property,
+)
 from ledgerlink.sandbox.state import SandboxState
+
+COMPANY_TZ = timezone(timedelta(hours=-7))
+MAX_BATCH_ITEMS = 30
+MAX_REQUEST_ID = 50
+MAX_BATCH_REQUEST_ID = 36
+MAX_BATCH_ID_WITH_REQUEST_ID = 10
+XML_NAMESPACE = "http://schema.intuit.com/finance/v3"
+
+
+# ---------------------------------------------------------------------------------------------
+# One company's books
+
+
+@dataclass
+class StoredReply:
+    status: int
+    envelope: dict[str, Any]
+
+
+@dataclass
+class Company:
+    """The books of one QBO company (realm). Implements the ``Books`` protocol of the entity rules."""
+
+    realm_id: str
+    name: str
+    country: str
+    clock_now: Callable[[], float]  # the sandbox clock
+    tables: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    tombstones: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    sequences: dict[str, int] = field(default_factory=dict)
+    replies: dict[str, StoredReply] = field(default_factory=dict)
+    hidden: set[tuple[str, str]] | None = None  # created earlier in the running batch
+
+    # -- Books protocol --
+    def visible(self, entity: str, record_id: str) -> dict[str, Any] | None:
+        if self.hidden is not None and (entity, record_id) in self.hidden:
+            return None
+        return self.tables.get(entity, {}).get(record_id)
+
+    def rows(self, entity: str) -> Iterable[dict[str, Any]]:
+        return list(self.tables.get(entity, {}).values())
+
+    def preference(self, section: str, name: str) -> Any:
+        prefs = self.tables.get("Preferences", {}).get("1", {})
+        value = prefs.get(section, {})
+        return value.get(name) if isinstance(value, Mapping) else None
+
+    def today(self) -> date:
+        return self.moment().date()
+
+    # -- time and ids --
+    def moment(self) -> datetime:
+        return datetime.fromtimestamp(self.clock_now(), COMPANY_TZ)
+
+    def stamp(self) -> str:
+        return self.moment().isoformat(timespec="seconds")
+
+    def response_time(self) -> str:
+        return self.moment().isoformat(timespec="milliseconds")
+
+    def next_id(self, family: str) -> str:
+        self.sequences[family] = self.sequences.get(family, 0) + 1
+        return str(self.sequences[family])
+
+    def visible_rows(self, entity: str) -> list[dict[str, Any]]:
+        return [r for r in self.rows(entity) if self.visible(entity, r["Id"]) is not None]
+
+
+# ---------------------------------------------------------------------------------------------
+# Wire encoding
+
+
+def to_json(value: Any) -> str:
+    """JSON text with Decimals written as plain numbers (``100.00`` stays ``100.00``)."""
+    if isinstance(value, Mapping):
+        return "{" + ",".join(f"{json.dumps(str(k))}:{to_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(to_json(v) for v in value) + "]"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return json.dumps(value, ensure_ascii=False)
+
+
+_XML_ATTRIBUTES = {"domain", "sparse", "status", "startPosition", "maxResults", "totalCount", "bId"}
+
+
+def _xml_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def _xml_fill(element: ElementTree.Element, value: Any) -> None:
+    if not isinstance(value, Mapping):
+        element.text = _xml_text(value)
+        return
+    if "value" in value and set(value) <= {"value", "name", "type"}:  # a reference: <ItemRef name="..">1</..>
+        element.text = _xml_text(value["value"])
+        for key in ("name", "type"):
+            if key in value:
+                element.set(key, _xml_text(value[key]))
+        return
+    for key, child in value.items():
+        as_attribute = (
+            key in _XML_ATTRIBUTES
+            or (element.tag == "Fault" and key == "type")
+            or (element.tag == "Error" and key in ("code", "element"))
+        )
+        if as_attribute:
+            if child is not None:
+                element.set(key, _xml_text(child))
+            continue
+        for item in child if isinstance(child, list) else [child]:
+            if item is not None:
+                _xml_fill(ElementTree.SubElement(element, key), item)
+
+
+def to_xml(envelope: Mapping[str, Any]) -> str:
+    """The service's XML form of an envelope: ``<IntuitResponse time=".."><Customer ..>``."""
+    root = ElementTree.Element("IntuitResponse", {"xmlns": XML_NAMESPACE})
+    for key, value in envelope.items():
+        if key == "time":
+            root.set("time", str(value))
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            _xml_fill(ElementTree.SubElement(root, key), item)
+    return '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + ElementTree.tostring(root, "unicode")
+
+
+def _new_tid() -> str:
+    return f"1-{int(_time.time()):08x}-{secrets.token_hex(12)}"
+
+
+def _gateway_fault(message: str, detail: str, code: str, kind: str) -> dict[str, Any]:
+    return {
+        "warnings": None,
+        "intuitObject": None,
+        "fault": {
+            "error": [{"message": message, "detail": detail, "code": code, "element": None}],
+            "type": kind,
+        },
+        "report": None,
+        "queryResponse": None,
+        "batchItemResponse": [],
+        "attachableResponse": [],
+        "syncErrorResponse": None,
+        "requestId": None,
+        "time": int(_time.time() * 1000),
+        "status": None,
+        "cdcresponse": [],
+    }
+
+
+def throttled() -> QboFault:
+    return QboFault(
+        "3001",
+        "message=ThrottleExceeded; errorCode=003001; statusCode=429",
+        "The request limit was reached.  Try again later",
+        status=429,
+        kind="SERVICE",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The emulator
 
 
 class QboEmulator:
+    """Stateful QBO companies behind an ASGI app (``.app``), plus a Python API for seeds and tests.
+
+    Python API (bypasses HTTP, auth and throttling, never validation)::
+
+        emu.add_company(realm_id, name, *, country="US") -> Company
+        emu.add(realm_id, "Customer", {"DisplayName": "Ada"}) -> dict     # as the API would return it
+        emu.records(realm_id, "Invoice") -> list[dict]                     # every row, inactive included
+        emu.get(realm_id, "Invoice", "12") -> dict                          # KeyError if absent
+        emu.edit(realm_id, "Customer", "7", PrimaryPhone={...}) -> dict     # a user's edit in QBO: SyncToken+1
+        emu.void(realm_id, "Invoice", "12") -> dict                         # a user voids it in QBO
+        emu.delete(realm_id, "Invoice", "12") -> None                       # a user deletes it in QBO
+        emu.set_preference(realm_id, "SalesFormsPrefs", "CustomTxnNumbers", True)
+
+    Entity names are case-insensitive (``"invoice"`` works). Records come back rendered (Decimal
+    amounts, ``" (deleted)"`` on inactive customers, computed customer balances).
+    """
+
     def __init__(self, state: SandboxState) -> None:
         self.state = state
-        self.app = Starlette()
+        self.companies: dict[str, Company] = {}
+        self._lock = threading.RLock()
+        self.app = Starlette(
+            routes=[Route("/company/{realm}/{rest:path}", self._handle, methods=["GET", "POST"])]
+        )
+
+    # -- Python API ----------------------------------------------------------------------------
+
+    def add_company(self, realm_id: str, name: str, *, country: str = "US") -> Company:
+        """Create an empty company with its CompanyInfo and default Preferences."""
+        with self._lock:
+            company = Company(realm_id, name, country, self.state.clock.now)
+            self.companies[realm_id] = company
+            self.state.qbo_companies[realm_id] = name
+            self._store_document(company, "CompanyInfo", _default_company_info(name, country))
+            self._store_document(company, "Preferences", _default_preferences(country))
+            return company
+
+    def company(self, realm_id: str) -> Company:
+        return self.companies[realm_id]
+
+    def add(self, realm_id: str, entity: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a record through the same rules as ``POST /{entity}``; raise QboFault if invalid."""
+        with self._lock:
+            company = self.company(realm_id)
+            etype = _known(entity)
+            return etype.render(company, self._create(company, etype, copy.deepcopy(dict(body))))
+
+    def records(self, realm_id: str, entity: str) -> list[dict[str, Any]]:
+        with self._lock:
+            company = self.company(realm_id)
+            etype = _known(entity)
+            return [etype.render(company, r) for r in company.rows(etype.name)]
+
+    def get(self, realm_id: str, entity: str, record_id: str) -> dict[str, Any]:
+        with self._lock:
+            company = self.company(realm_id)
+            etype = _known(entity)
+            return etype.render(company, company.tables[etype.name][str(record_id)])
+
+    def edit(self, realm_id: str, entity: str, record_id: str, **changes: Any) -> dict[str, Any]:
+        """Apply a user's edit made in QBO itself: a sparse update with the current SyncToken."""
+        with self._lock:
+            company = self.company(realm_id)
+            etype = _known(entity)
+            current = company.tables[etype.name][str(record_id)]
+            body = {"Id": current["Id"], "SyncToken": current["SyncToken"], "sparse": True, **changes}
+            return etype.render(company, self._update(company, etype, body))
+
+    def void(self, realm_id: str, entity: str, record_id: str) -> dict[str, Any]:
+        with self._lock:
+            company = self.company(realm_id)
+            etype = _known(entity)
+            current = company.tables[etype.name][str(record_id)]
+            return etype.render(
+                company, self._void(company, etype, {"Id": current["Id"], "SyncToken": current["SyncToken"]})
+            )
+
+    def delete(self, realm_id: str, entity: str, record_id: str) -> None:
+        with self._lock:
+            company = self.company(realm_id)
+            etype = _known(entity)
+            current = company.tables[etype.name][str(record_id)]
+            self._delete(company, etype, {"Id": current["Id"], "SyncToken": current["SyncToken"]})
+
+    def set_preference(self, realm_id: str, section: str, name: str, value: Any) -> None:
+        with self._lock:
+            company = self.company(realm_id)
+            prefs = company.tables["Preferences"]["1"]
+            prefs.setdefault(section, {})[name] = value
+            self._touch(company, prefs)
+
+    # -- operations shared by HTTP, batch and the Python API ------------------------------------
+
+    def _store_document(self, company: Company, entity: str, body: dict[str, Any]) -> None:
+        now = company.stamp()
+        company.tables.setdefault(entity, {})["1"] = {
+            "Id": "1",
+            "SyncToken": "0",
+            "MetaData": {"CreateTime": now, "LastUpdatedTime": now},
+            **body,
+        }
+
+    def _touch(self, company: Company, record: dict[str, Any]) -> None:
+        record["SyncToken"] = str(int(record["SyncToken"]) + 1)
+        record["MetaData"] = {**record["MetaData"], "LastUpdatedTime": company.stamp()}
+
+    def _write(self, company: Company, etype: EntityType, operation: str, body: Any) -> dict[str, Any]:
+        """Run one write; return the envelope entry ``{Entity: rendered}`` (without ``time``)."""
+        if not etype.writable_by_api:
+            raise unsupported_operation(f"{operation.capitalize()} {etype.name}")
+        etype.shape.check(body)
+        if operation == "delete":
+            return {etype.name: self._delete(company, etype, body)}
+        if operation == "void":
+            stored = self._void(company, etype, body)
+        elif body.get("Id") not in (None, ""):
+            stored = self._update(company, etype, body)
+        elif operation == "update":
+            raise required_parameter("Id")
+        else:
+            stored = self._create(company, etype, body)
+        return {etype.name: _wire_record(etype.render(company, stored))}
+
+    def _create(self, company: Company, etype: EntityType, body: dict[str, Any]) -> dict[str, Any]:
+        etype.shape.check(body)
+        record = {
+            k: copy.deepcopy(v) for k, v in body.items() if not etype.server_managed(k) and v is not None
+        }
+        etype.complete(company, record, record_id=None, previous=None)
+        now = company.stamp()
+        stored = {
+            "Id": company.next_id(etype.family),
+            "SyncToken": "0",
+            "MetaData": {"CreateTime": now, "LastUpdatedTime": now},
+            **record,
+        }
+        company.tables.setdefault(etype.name, {})[stored["Id"]] = stored
+        if company.hidden is not None:
+            company.hidden.add((etype.name, stored["Id"]))
+        return stored
+
+    def _current(self, company: Company, etype: EntityType, body: Mapping[str, Any]) -> dict[str, Any]:
+        """The stored record an update/delete/void names, after the Id and SyncToken checks."""
+        record_id = body.get("Id")
+        if record_id in (None, ""):
+            raise required_parameter("Id")
+        if body.get("SyncToken") in (None, ""):
+            raise required_parameter("SyncToken")
+        current = company.visible(etype.name, str(record_id))
+        if current is None:
+            raise object_not_found()
+        if str(body["SyncToken"]) != current["SyncToken"]:
+            raise stale_object()
+        return current
+
+    def _update(self, company: Company, etype: EntityType, body: dict[str, Any]) -> dict[str, Any]:
+        current = self._current(company, etype, body)
+        internal = {k: v for k, v in current.items() if k not in etype.shape.properties}
+        if body.get("sparse") is True:
+            candidate = {k: v for k, v in current.items() if not etype.server_managed(k)}
+        else:
+            candidate = dict(internal)
+        candidate.update({k: v for k, v in body.items() if not etype.server_managed(k)})
+        candidate = {k: copy.deepcopy(v) for k, v in candidate.items() if v is not None}
+        etype.complete(company, candidate, record_id=current["Id"], previous=current)
+        stored = {
+            "Id": current["Id"],
+            "SyncToken": current["SyncToken"],
+            "MetaData": dict(current["MetaData"]),
+            **candidate,
+        }
+        self._touch(company, stored)
+        company.tables[etype.name][stored["Id"]] = stored
+        return stored
+
+    def _void(self, company: Company, etype: EntityType, body: dict[str, Any]) -> dict[str, Any]:
+        if not etype.voidable:
+            raise unsupported_operation(f"Void {etype.name}")
+        current = self._current(company, etype, body)
+        etype.void(current)
+        self._touch(company, current)
+        return current
+
+    def _delete(self, company: Company, etype: EntityType, body: dict[str, Any]) -> dict[str, Any]:
+        if not etype.deletable:
+            raise unsupported_operation(f"Delete {etype.name}")
+        current = self._current(company, etype, body)
+        del company.tables[etype.name][current["Id"]]
+        company.tombstones.setdefault(etype.name, {})[current["Id"]] = {
+            **current,
+            "LastUpdatedTime": company.stamp(),
+        }
+        return {"domain": "QBO", "status": "Deleted", "Id": current["Id"]}
+
+    def _query(self, company: Company, statement: str) -> dict[str, Any]:
+        """Run one SELECT; return the ``QueryResponse`` object."""
+        try:
+            query = qbo_query.parse(statement)
+            etype = entity_type(query.entity)
+            if etype is None:
+                raise qbo_query.QueryError(
+                    qbo_query.INVALID_QUERY,
+                    f"QueryValidationError: invalid context declaration: {query.entity}",
+                )
+            rows = [etype.render(company, r) for r in company.visible_rows(etype.name)]
+            result = qbo_query.run(
+                query, rows, active_only_by_default=etype.name_list, queryable=etype.queryable
+            )
+        except qbo_query.QueryError as exc:
+            raise QboFault(exc.code, exc.message, exc.detail) from None
+        if query.count:
+            return {"totalCount": result.total}
+        if not result.rows:
+            return {}
+        return {
+            etype.name: [_wire_record(r) for r in result.rows],
+            "startPosition": result.start_position,
+            "maxResults": len(result.rows),
+        }
+
+    def _batch(self, company: Company, body: Any, *, with_request_id: bool) -> dict[str, Any]:
+        if not isinstance(body, Mapping) or set(body) - {"BatchItemRequest"}:
+            extra = sorted(set(body) - {"BatchItemRequest"}) if isinstance(body, Mapping) else ["<body>"]
+            raise unsupported_property(f'Unrecognized field "{extra[0]}" (class IntuitBatchRequest)')
+        items = body.get("BatchItemRequest")
+        if not isinstance(items, list) or not items:
+            raise required_parameter("BatchItemRequest")
+        if len(items) > MAX_BATCH_ITEMS:
+            raise QboFault(
+                "2050",
+                "Batch size exceeds the limit",
+                f"A batch may hold at most {MAX_BATCH_ITEMS} BatchItemRequests. Supplied:{len(items)}",
+                element="BatchItemRequest",
+            )
+        seen: set[str] = set()
+        for item in items:
+            bid = item.get("bId") if isinstance(item, Mapping) else None
+            if bid in (None, ""):
+                raise required_parameter("bId")
+            if str(bid) in seen:
+                raise unsupported_property(f"bId {bid} is used by more than one BatchItemRequest")
+            if with_request_id and len(str(bid)) > MAX_BATCH_ID_WITH_REQUEST_ID:
+                raise string_too_long("bId", MAX_BATCH_ID_WITH_REQUEST_ID, len(str(bid)))
+            seen.add(str(bid))
+        responses = []
+        company.hidden = set()
+        try:
+            for item in items:
+                responses.append({**self._batch_item(company, item), "bId": item["bId"]})
+        finally:
+            company.hidden = None
+        return {"BatchItemResponse": responses}
+
+    def _batch_item(self, company: Company, item: Mapping[str, Any]) -> dict[str, Any]:
+        try:
+            if "Query" in item:
+                return {"QueryResponse": self._query(company, str(item["Query"]))}
+            names = [k for k in item if k not in ("bId", "operation", "optionsData")]
+            if len(names) != 1 or names[0] not in ENTITY_TYPES:
+                raise unsupported_property(f"BatchItemRequest must name one entity, got {names}")
+            operation = item.get("operation")
+            if operation not in ("create", "update", "delete"):
+                raise unsupported_operation(f"{operation}")
+            etype = ENTITY_TYPES[names[0]]
+            return self._write(company, etype, str(operation), copy.deepcopy(item[names[0]]))
+        except QboFault as fault:
+            return {"Fault": {"Error": [fault.error()], "type": fault.kind}}
+
+    # -- HTTP ----------------------------------------------------------------------------------
+
+    async def _handle(self, request: Request) -> Response:
+        wants_json = "application/json" in request.headers.get("accept", "").lower()
+        realm = request.path_params["realm"]
+        grant = self.state.tokens.check("qbo", request.headers.get("authorization"))
+        if grant is None:
+            return self._gateway(
+                401,
+                _gateway_fault(
+                    "message=AuthenticationFailed; errorCode=003200; statusCode=401",
+                    "Token expired or invalid",
+                    "3200",
+                    "AUTHENTICATION",
+                ),
+                {"WWW-Authenticate": 'Bearer realm="Intuit", error="invalid_token"'},
+            )
+        company = self.companies.get(realm)
+        if company is None or grant.realm_id != realm:
+            return self._gateway(
+                403,
+                _gateway_fault(
+                    "message=ApplicationAuthorizationFailed; errorCode=003100; statusCode=403",
+                    f"The access token is not authorized for company {realm}",
+                    "3100",
+                    "AUTHORIZATION",
+                ),
+            )
+        settings = self.state.settings
+        per_second, _, _ = self.state.rates.hit(f"{realm}:s", settings.qbo_per_second, 1)
+        per_minute = per_second and self.state.rates.hit(f"{realm}:m", settings.qbo_per_minute, 60)[0]
+        if not (per_second and per_minute):
+            fault = throttled()
+            return self._answer(429, {**fault.envelope(), "time": company.response_time()}, wants_json)
+        body = await request.body()
+        with self._lock:
+            status, envelope = self._dispatch(company, request, body)
+        return self._answer(status, envelope, wants_json)
+
+    def _dispatch(self, company: Company, request: Request, body: bytes) -> tuple[int, dict[str, Any]]:
+        """Route one authorised, unthrottled request; return (HTTP status, envelope with ``time``)."""
+        segments = [s for s in request.path_params["rest"].split("/") if s]
+        params = request.query_params
+        is_write = request.method == "POST" and segments and segments[0].lower() not in ("query",)
+        request_id = params.get("requestid") if is_write else None
+        try:
+            if request_id is not None:
+                limit = MAX_BATCH_REQUEST_ID if segments[0].lower() == "batch" else MAX_REQUEST_ID
+                if len(request_id) > limit:
+                    raise string_too_long("requestid", limit, len(request_id))
+                if request_id in company.replies:
+                    reply = company.replies[request_id]
+                    return reply.status, copy.deepcopy(reply.envelope)
+        except QboFault as fault:
+            return fault.status, {**fault.envelope(), "time": company.response_time()}
+        try:
+            status, envelope = 200, self._route(company, request, segments, body, request_id is not None)
+        except QboFault as fault:
+            status, envelope = fault.status, fault.envelope()
+        envelope = {**envelope, "time": company.response_time()}
+        if request_id is not None:
+            company.replies[request_id] = StoredReply(status, copy.deepcopy(envelope))
+        return status, envelope
+
+    def _route(
+        self, company: Company, request: Request, segments: list[str], body: bytes, with_request_id: bool
+    ) -> dict[str, Any]:
+        method = request.method
+        head = segments[0].lower() if segments else ""
+        if head == "query" and len(segments) == 1:
+            if method == "GET":
+                statement = request.query_params.get("query", "")
+            else:
+                if not request.headers.get("content-type", "").lower().startswith("application/text"):
+                    raise unsupported_property(
+                        "a POSTed query must be sent as Content-Type: application/text"
+                    )
+                statement = body.decode("utf-8")
+            return {"QueryResponse": self._query(company, statement)}
+        if head == "batch" and len(segments) == 1 and method == "POST":
+            return self._batch(company, _json_body(request, body), with_request_id=with_request_id)
+        if head == "companyinfo" and len(segments) == 2 and method == "GET":
+            if segments[1] != company.realm_id:
+                raise object_not_found()
+            return {"CompanyInfo": _wire_record(company.tables["CompanyInfo"]["1"])}
+        if head == "preferences" and len(segments) == 1 and method == "GET":
+            return {"Preferences": _wire_record(company.tables["Preferences"]["1"])}
+        etype = entity_type(head)
+        if etype is not None and head == head.lower() and etype.writable_by_api:
+            if len(segments) == 1 and method == "POST":
+                operation = request.query_params.get("operation", "create").lower()
+                if operation not in ("create", "update", "delete", "void"):
+                    raise unsupported_operation(f"{operation}")
+                return self._write(company, etype, operation, _json_body(request, body))
+            if len(segments) == 2 and method == "GET":
+                return {etype.name: _wire_record(self._read(company, etype, segments[1]))}
+        raise unsupported_operation(
+            f"Could not find resource for relative : /v3/company/{company.realm_id}/{'/'.join(segments)}"
+        )
+
+    def _read(self, company: Company, etype: EntityType, record_id: str) -> dict[str, Any]:
+        if not record_id.isdigit():
+            raise QboFault(
+                "2030", "Invalid ID", f"Id should be a valid number. Supplied value:{record_id}", element="Id"
+            )
+        record = company.visible(etype.name, record_id)
+        if record is None:
+            raise object_not_found()
+        return etype.render(company, record)
+
+    def _gateway(
+        self, status: int, body: dict[str, Any], headers: Mapping[str, str] | None = None
+    ) -> Response:
+        tid = _new_tid()
+        return Response(
+            to_json(body),
+            status_code=status,
+            media_type="application/json",
+            headers={"intuit_tid": tid, "Intuit-Tid": tid, **(headers or {})},
+        )
+
+    def _answer(self, status: int, envelope: dict[str, Any], wants_json: bool) -> Response:
+        tid = _new_tid()
+        headers = {"intuit_tid": tid, "Intuit-Tid": tid}
+        if wants_json:
+            return Response(
+                to_json(envelope),
+                status_code=status,
+                media_type="application/json;charset=utf-8",
+                headers=headers,
+            )
+        return Response(
+            to_xml(envelope), status_code=status, media_type="application/xml;charset=utf-8", headers=headers
+        )
+
+
+def _known(entity: str) -> EntityType:
+    etype = entity_type(entity)
+    if etype is None:
+        raise KeyError(f"the QBO emulator has no entity {entity!r}")
+    return etype
+
+
+def _wire_record(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A record in the service's key order: domain, sparse, Id, SyncToken, MetaData, then the fields."""
+    head = {"domain": "QBO", "sparse": False}
+    head.update({k: record[k] for k in ("Id", "SyncToken", "MetaData") if k in record})
+    head.update({k: v for k, v in record.items() if k not in head})
+    return head
+
+
+def _json_body(request: Request, body: bytes) -> Any:
+    if not request.headers.get("content-type", "").lower().startswith("application/json"):
+        raise unsupported_property("the request body must be JSON (Content-Type: application/json)")
+    try:
+        return json.loads(body.decode("utf-8"), parse_float=Decimal)
+    except (UnicodeDecodeError, ValueError):
+        raise unsupported_property("the request body is not valid JSON") from None
+
+
+_HOME_CURRENCY = {"US": "USD", "CA": "CAD", "GB": "GBP", "AU": "AUD"}
+
+
+def _default_company_info(name: str, country: str) -> dict[str, Any]:
+    return {
+        "CompanyName": name,
+        "LegalName": name,
+        "CompanyAddr": {
+            "Id": "1",
+            "Line1": "100 Main Street",
+            "City": "Springfield",
+            "CountrySubDivisionCode": "CA",
+            "PostalCode": "94000",
+            "Country": "USA",
+        },
+        "CustomerCommunicationAddr": {
+            "Id": "1",
+            "Line1": "100 Main Street",
+            "City": "Springfield",
+            "CountrySubDivisionCode": "CA",
+            "PostalCode": "94000",
+            "Country": "USA",
+        },
+        "LegalAddr": {
+            "Id": "1",
+            "Line1": "100 Main Street",
+            "City": "Springfield",
+            "CountrySubDivisionCode": "CA",
+            "PostalCode": "94000",
+            "Country": "USA",
+        },
+        "PrimaryPhone": {},
+        "CompanyStartDate": "2020-01-01",
+        "FiscalYearStartMonth": "January",
+        "Country": country,
+        "Email": {"Address": "books@example.com"},
+        "WebAddr": {},
+        "SupportedLanguages": "en",
+        "DefaultTimeZone": "America/Los_Angeles",
+        "NameValue": [
+            {"Name": "NeoEnabled", "Value": "true"},
+            {"Name": "IndustryType", "Value": "Legal Services"},
+        ],
+    }
+
+
+def _default_preferences(country: str) -> dict[str, Any]:
+    return {
+        "AccountingInfoPrefs": {
+            "TrackDepartments": False,
+            "DepartmentTerminology": "Location",
+            "ClassTrackingPerTxn": False,
+            "ClassTrackingPerTxnLine": False,
+            "CustomerTerminology": "Customers",
+            "FirstMonthOfFiscalYear": "January",
+            "UseAccountNumbers": False,
+        },
+        "ProductAndServicesPrefs": {
+            "ForSales": True,
+            "ForPurchase": True,
+            "QuantityWithPriceAndRate": True,
+            "QuantityOnHand": False,
+        },
+        "SalesFormsPrefs": {
+            "CustomTxnNumbers": False,
+            "AllowDeposit": False,
+            "AllowDiscount": True,
+            "AllowServiceDate": True,
+            "AllowShipping": False,
+            "AutoApplyCredit": True,
+            "AutoApplyPayments": True,
+            "CustomField": [],
+        },
+        "EmailMessagesPrefs": {},
+        "VendorAndPurchasesPrefs": {
+            "BillableExpenseTracking": False,
+            "TrackingByCustomer": False,
+            "POCustomField": [],
+        },
+        "TimeTrackingPrefs": {
+            "UseServices": True,
+            "BillCustomers": True,
+            "ShowBillRateToAll": False,
+            "WorkWeekStartDate": "Monday",
+            "MarkTimeEntriesBillable": True,
+        },
+        "TaxPrefs": {"UsingSalesTax": False},
+        "CurrencyPrefs": {
+            "MultiCurrencyEnabled": False,
+            "HomeCurrency": {"value": _HOME_CURRENCY.get(country, "USD")},
+        },
+        "ReportPrefs": {"ReportBasis": "Accrual", "CalcAgingReportFromTxnDate": False},
+        "OtherPrefs": {
+            "NameValue": [
+                {"Name": "TimeTrackingFeatureEnabled", "Value": "true"},
+                {"Name": "ProjectsEnabled", "Value": "false"},
+            ]
+        },
+    }

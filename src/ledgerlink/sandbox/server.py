@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import MutableMapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import uvicorn
 from starlette.applications import Starlette
@@ -56,7 +57,7 @@ class FaultMiddleware:
             await asyncio.sleep(rule.latency_ms / 1000)
             await self.app(scope, receive, send)
         elif rule.kind == "drop_after_commit":
-            async def swallow(message: dict[str, object]) -> None:  # the emulator's answer is lost
+            async def swallow(message: MutableMapping[str, Any]) -> None:  # the emulator's answer is lost
                 return None
 
             await self.app(scope, receive, swallow)

@@ -76,8 +76,13 @@ class TokenRegistry:
         self._by_refresh: dict[str, Grant] = {}
         self._lock = threading.Lock()
 
+    def _ttl(self, provider: Provider) -> int:
+        if provider == "clio":
+            return self._settings.clio_access_token_ttl
+        return self._settings.access_token_ttl
+
     def issue(self, provider: Provider, client_id: str, realm_id: str | None) -> Grant:
-        ttl = self._settings.clio_access_token_ttl if provider == "clio" else self._settings.access_token_ttl
+        ttl = self._ttl(provider)
         grant = Grant(
             provider=provider,
             client_id=client_id,
@@ -98,7 +103,7 @@ class TokenRegistry:
             if old is None or old.revoked or old.provider != provider or old.client_id != client_id:
                 return None
             self._by_access.pop(old.access_token, None)
-            ttl = self._settings.clio_access_token_ttl if provider == "clio" else self._settings.access_token_ttl
+            ttl = self._ttl(provider)
             new_refresh = refresh_token
             if provider == "qbo":
                 self._by_refresh.pop(refresh_token, None)
@@ -223,6 +228,8 @@ class SandboxState:
     # Companies the emulators hold, filled by them: QBO realm id -> company name; Clio account id -> firm.
     qbo_companies: dict[str, str] = field(default_factory=dict)
     clio_accounts: dict[str, str] = field(default_factory=dict)
+    # Test switch: the auto-approving OAuth servers decline consent (redirect with error=access_denied).
+    oauth_decline: bool = False
 
     def __post_init__(self) -> None:
         self.tokens = TokenRegistry(self.clock, self.settings)

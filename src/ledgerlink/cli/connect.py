@@ -1,0 +1,54 @@
+"""`ledgerlink connect clio|qbo`: the OAuth code flow in the browser, tokens into the token store."""
+
+from __future__ import annotations
+
+import webbrowser
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from ledgerlink.cli.context import app_context
+from ledgerlink.cli.output import console
+
+app = typer.Typer()
+
+
+class ProviderChoice(StrEnum):
+    clio = "clio"
+    qbo = "qbo"
+
+
+def _open_browser(url: str) -> None:
+    console.print("Opening your browser for consent. If it does not open, visit:", markup=False)
+    console.print(f"  {url}", markup=False, soft_wrap=True)
+    webbrowser.open(url)
+
+
+def _paste(url: str) -> str:
+    console.print("Open this address in a browser on any machine and approve access:", markup=False)
+    console.print(f"  {url}", markup=False, soft_wrap=True)
+    console.print("The browser then lands on an address starting with the redirect URI (it may show an error page:")
+    console.print("that is expected). Copy that whole address from the address bar and paste it here.")
+    return str(typer.prompt("Redirect address"))
+
+
+@app.command("connect")
+def connect(
+    ctx: typer.Context,
+    provider: Annotated[ProviderChoice, typer.Argument(help="clio or qbo")],
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="Print the consent address and paste the redirect (SSH).")
+    ] = False,
+) -> None:
+    """Connect ledgerlink to Clio or QuickBooks Online (OAuth; tokens go to the keyring)."""
+    with app_context(ctx).workspace() as workspace:
+        connected = workspace.connect(
+            provider.value,  # type: ignore[arg-type]
+            open_url=None if no_browser else _open_browser,
+            paste_redirect=_paste if no_browser else None,
+        )
+    where = f" (realm {connected.external_id})" if provider is ProviderChoice.qbo else ""
+    region = f", region {connected.region}" if connected.region else ""
+    console.print(f"Connected to {connected.name}{where}{region}.", markup=False)
+    console.print(f"Tokens are kept in: {connected.token_store}", markup=False)

@@ -1,0 +1,79 @@
+"""`ledgerlink sync`: one pass (`--once`, for cron), a loop, or the plan (`--dry-run`)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from ledgerlink.cli import output
+from ledgerlink.cli.context import app_context
+from ledgerlink.errors import LedgerlinkError
+from ledgerlink.sync.engine import PassResult
+from ledgerlink.workspace import Workspace
+
+app = typer.Typer()
+
+
+class StopFlag:
+    """Set by SIGINT/SIGTERM: the pass finishes the record in hand, then stops cleanly."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def __call__(self) -> bool:
+        return self._event.is_set()
+
+    def set(self, signum: int, frame: FrameType | None) -> None:
+        if self._event.is_set():
+            raise KeyboardInterrupt  # a second Ctrl-C: stop now
+        output.err_console.print("Stopping after the current record (Ctrl-C again to stop at once)…")
+        self._event.set()
+
+    def wait(self, seconds: float) -> bool:
+        return self._event.wait(seconds)
+
+    def install(self) -> None:
+        signal.signal(signal.SIGINT, self.set)
+        signal.signal(signal.SIGTERM, self.set)
+
+
+def run_pass(workspace: Workspace, *, dry_run: bool, stop: StopFlag) -> PassResult:
+    ledger = workspace.connection("qbo")
+    result = workspace.sync_once(dry_run=dry_run, should_stop=stop)
+    output.pass_summary(result, ledger_title="QuickBooks Online", company=ledger.name)
+    if dry_run:
+        output.plan_lines(result.actions)
+    return result
+
+
+@app.command("sync")
+def sync(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option("--once", help="Run one pass and exit (for cron).")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; write nothing.")] = False,
+) -> None:
+    """Sync Clio into QuickBooks Online. Exit 0 clean, 1 with record errors, 2 config, 3 systemic."""
+    stop = StopFlag()
+    stop.install()
+    with app_context(ctx).workspace() as workspace:
+        if once or dry_run:
+            result = run_pass(workspace, dry_run=dry_run, stop=stop)
+            raise typer.Exit(result.exit_code)
+        interval = workspace.config.sync.interval_minutes * 60
+        output.console.print(f"Syncing every {workspace.config.sync.interval_minutes} min; Ctrl-C stops.")
+        code = 0
+        while not stop():
+            try:
+                code = run_pass(workspace, dry_run=False, stop=stop).exit_code
+            except LedgerlinkError as exc:
+                if exc.exit_code == 2:
+                    raise
+                output.print_error(exc)  # systemic: report and try again next interval
+                code = exc.exit_code
+            if stop.wait(interval):
+                break
+        raise typer.Exit(code)

@@ -1,0 +1,589 @@
+"""The store's one door: every read and write the sync engine makes.
+
+Each method is its own transaction and has committed before it returns, so a crash loses at most
+the call in flight. Methods hand back frozen records (``Connection``, ``Link``, ``Intent``,
+``SyncError``, ``Run``), never ORM rows, so nothing depends on a session staying open.
+
+Assumptions
+-----------
+Where the brief and DESIGN.md leave a choice open, this module decides as follows:
+
+- Reconnecting a company (``upsert_connection`` on a disconnected or retired row) revives the same
+  row *with its links*: those ledger records still exist, and forgetting them would duplicate them
+  (invariant 1). ``connected_at`` moves to now only on such a (re)connect; an upsert of a connection
+  that is already live just refreshes its name and region.
+- ``retire_connection`` (not in the brief's list; the ``retired_at`` column needs a writer) is what
+  the CLI calls after the bookkeeper confirms connecting a *different* company of the same provider.
+- An intent moves planned → sent → done | failed | uncertain; uncertain → sent (re-sent with the same
+  key) | done | failed. ``planned`` may go straight to done/failed/uncertain (an adopted record, a
+  refusal before sending, a timeout before the sent mark). done and failed are final: moving them is
+  an ``IntentStateError``. Re-marking sent or uncertain is allowed (it refreshes ``updated_at``/error).
+- The link written by ``complete_intent`` is not required to name the intent's own (kind, source id).
+- ``save_link`` replaces every field of an existing link, ``snapshot=None`` included.
+- ``set_cursor`` with a time before the stored one is ignored, silently: the cursor is a maximum.
+- ``open_intents`` breaks ties of ``created_at`` by key; ``open_errors`` lists oldest first.
+- ``finish_run`` only finishes a run that is still ``running`` (``interrupted`` is how a later pass
+  closes one a crash left behind).
+- Locks: the owner that holds a lock may acquire it again (that renews it); ``renew_lock`` by anyone
+  but the holder raises ``LockHeldError`` (the pass has lost its lock and must stop);
+  ``release_lock`` by anyone but the holder does nothing.
+- Vocabulary arguments (provider, op, status) are typed ``str`` so callers can pass their own
+  enums' values; they are checked at runtime against ``Provider``/``IntentOp``/``RunStatus``
+  (``ValueError``) and again by CHECK constraints. The records returned carry the ``Literal`` types.
+- SQLite: every transaction starts with ``BEGIN IMMEDIATE`` so read-modify-write methods (upserts,
+  the lock, the never-backwards cursor) are serialised between processes; ``busy_timeout`` makes the
+  second writer wait instead of failing. ``sqlite://`` (in memory) shares one connection and is for
+  single-threaded tests only.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ledgerlink.errors import LockHeldError
+from ledgerlink.store.database import create_store_engine, migrate
+from ledgerlink.store.models import (
+    INTENT_OPS,
+    PROVIDERS,
+    RUN_STATUSES,
+    ConnectionRow,
+    CursorRow,
+    IntentRow,
+    IntentState,
+    LinkRow,
+    LockRow,
+    RunRow,
+    SyncErrorRow,
+)
+from ledgerlink.store.records import (
+    Connection,
+    Intent,
+    IntentStateError,
+    Link,
+    LinkConflictError,
+    LinkWrite,
+    Run,
+    StoreError,
+    SyncError,
+    to_record,
+)
+
+Clock = Callable[[], datetime]
+Counts = Mapping[str, Mapping[str, int]]
+
+OPEN_INTENT_STATES = ("planned", "sent", "uncertain")
+# Where an intent may go from each state (see Assumptions).
+INTENT_MOVES: dict[str, frozenset[str]] = {
+    "planned": frozenset({"sent", "done", "failed", "uncertain"}),
+    "sent": frozenset({"sent", "done", "failed", "uncertain"}),
+    "uncertain": frozenset({"sent", "done", "failed", "uncertain"}),
+    "done": frozenset(),
+    "failed": frozenset(),
+}
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def require_one_of(value: str, allowed: tuple[str, ...], what: str) -> None:
+    """Refuse a value outside a closed vocabulary before the database does, with a readable message."""
+    if value not in allowed:
+        raise ValueError(f"{what} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+def require_aware(moment: datetime, what: str) -> datetime:
+    """``moment`` in UTC; a naive datetime is refused rather than guessed at."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware; got {moment!r}")
+    return moment.astimezone(UTC)
+
+
+def show_time(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+class Store:
+    """Links, intents, cursors, errors, runs and the pass lock, each call its own transaction."""
+
+    def __init__(self, engine: Engine, *, clock: Clock = utc_now) -> None:
+        self._engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._clock = clock
+
+    @classmethod
+    def open(cls, url: str, *, clock: Clock = utc_now) -> Store:
+        """Open the store at ``url``, creating it or migrating it to the newest schema first."""
+        engine = create_store_engine(url)
+        try:
+            migrate(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine, clock=clock)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    def _now(self) -> datetime:
+        return require_aware(self._clock(), "the store's clock")
+
+    # -- connections -------------------------------------------------------------------------
+
+    def upsert_connection(
+        self, provider: str, external_id: str, name: str, region: str | None = None
+    ) -> Connection:
+        """Record a (re)connected company; it is live afterwards, with whatever links it had."""
+        require_one_of(provider, PROVIDERS, "provider")
+        now = self._now()
+        with self._transaction() as session:
+            row = session.scalars(
+                select(ConnectionRow).filter_by(provider=provider, external_id=external_id)
+            ).one_or_none()
+            if row is None:
+                row = ConnectionRow(provider=provider, external_id=external_id, connected_at=now)
+                session.add(row)
+            elif row.disconnected_at is not None or row.retired_at is not None:
+                row.connected_at = now
+            row.name = name
+            row.region = region
+            row.disconnected_at = None
+            row.retired_at = None
+            session.flush()
+            return to_record(Connection, row)
+
+    def active_connection(self, provider: str) -> Connection | None:
+        """The newest connection of ``provider`` that is neither disconnected nor retired."""
+        require_one_of(provider, PROVIDERS, "provider")
+        with self._transaction() as session:
+            row = session.scalars(
+                select(ConnectionRow)
+                .filter_by(provider=provider, disconnected_at=None, retired_at=None)
+                .order_by(ConnectionRow.connected_at.desc(), ConnectionRow.id.desc())
+                .limit(1)
+            ).one_or_none()
+            return None if row is None else to_record(Connection, row)
+
+    def connections(self) -> list[Connection]:
+        """Every connection ever made, oldest first."""
+        with self._transaction() as session:
+            rows = session.scalars(select(ConnectionRow).order_by(ConnectionRow.id))
+            return [to_record(Connection, row) for row in rows]
+
+    def mark_disconnected(self, connection_id: int) -> None:
+        """Mark a connection disconnected; its links are kept for a later reconnect."""
+        now = self._now()
+        with self._transaction() as session:
+            row = self._connection_row(session, connection_id)
+            if row.disconnected_at is None:
+                row.disconnected_at = now
+
+    def retire_connection(self, connection_id: int) -> None:
+        """Retire a connection (another company of its provider replaces it); its links stop counting."""
+        now = self._now()
+        with self._transaction() as session:
+            row = self._connection_row(session, connection_id)
+            if row.retired_at is None:
+                row.retired_at = now
+
+    @staticmethod
+    def _connection_row(session: Session, connection_id: int) -> ConnectionRow:
+        row = session.get(ConnectionRow, connection_id)
+        if row is None:
+            raise StoreError(f"there is no connection {connection_id} in the store")
+        return row
+
+    # -- links -------------------------------------------------------------------------------
+
+    def link(self, connection_id: int, kind: str, source_id: str) -> Link | None:
+        """The link of one source record, if it has been synced."""
+        with self._transaction() as session:
+            row = self._link_row(session, connection_id, kind, source_id=source_id)
+            return None if row is None else to_record(Link, row)
+
+    def link_by_target(self, connection_id: int, kind: str, target_id: str) -> Link | None:
+        """The link that points at one ledger record, if any."""
+        with self._transaction() as session:
+            row = self._link_row(session, connection_id, kind, target_id=target_id)
+            return None if row is None else to_record(Link, row)
+
+    def links(self, connection_id: int, kind: str) -> dict[str, Link]:
+        """Every link of one kind in a connection, by source id."""
+        with self._transaction() as session:
+            rows = session.scalars(select(LinkRow).filter_by(connection_id=connection_id, kind=kind))
+            return {row.source_id: to_record(Link, row) for row in rows}
+
+    def save_link(
+        self,
+        connection_id: int,
+        kind: str,
+        source_id: str,
+        target_id: str,
+        *,
+        content_hash: str,
+        version_token: str | None = None,
+        snapshot: dict[str, Any] | None = None,
+    ) -> Link:
+        """Create or replace the link of a source record; refuse a target another source holds."""
+        write = LinkWrite(connection_id, kind, source_id, target_id, content_hash, version_token, snapshot)
+        now = self._now()
+        with self._transaction() as session:
+            return to_record(Link, self._write_link(session, write, now))
+
+    @staticmethod
+    def _link_row(
+        session: Session,
+        connection_id: int,
+        kind: str,
+        *,
+        source_id: str | None = None,
+        target_id: str | None = None,
+    ) -> LinkRow | None:
+        query = select(LinkRow).filter_by(connection_id=connection_id, kind=kind)
+        if source_id is not None:
+            query = query.filter_by(source_id=source_id)
+        if target_id is not None:
+            query = query.filter_by(target_id=target_id)
+        return session.scalars(query).one_or_none()
+
+    def _write_link(self, session: Session, write: LinkWrite, now: datetime) -> LinkRow:
+        holder = self._link_row(session, write.connection_id, write.kind, target_id=write.target_id)
+        if holder is not None and holder.source_id != write.source_id:
+            raise LinkConflictError(
+                f"{write.kind} {write.target_id} in the ledger is already linked to source {write.kind} "
+                f"{holder.source_id}; refusing to link source {write.kind} {write.source_id} to it as well"
+            )
+        row = self._link_row(session, write.connection_id, write.kind, source_id=write.source_id)
+        if row is None:
+            row = LinkRow(
+                connection_id=write.connection_id, kind=write.kind, source_id=write.source_id, created_at=now
+            )
+            session.add(row)
+        row.target_id = write.target_id
+        row.content_hash = write.content_hash
+        row.version_token = write.version_token
+        row.snapshot = copy.deepcopy(write.snapshot)
+        row.updated_at = now
+        session.flush()
+        return row
+
+    # -- intents -----------------------------------------------------------------------------
+
+    def begin_intent(
+        self, connection_id: int, op: str, kind: str, source_id: str, payload_hash: str
+    ) -> Intent:
+        """Record a write about to be made, under a fresh key to send as its idempotency key."""
+        require_one_of(op, INTENT_OPS, "op")
+        now = self._now()
+        with self._transaction() as session:
+            row = IntentRow(
+                key=uuid4().hex,
+                connection_id=connection_id,
+                op=op,
+                kind=kind,
+                source_id=source_id,
+                payload_hash=payload_hash,
+                state="planned",
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(row)
+            session.flush()
+            return to_record(Intent, row)
+
+    def intent(self, key: str) -> Intent | None:
+        """One intent by key, whatever its state."""
+        with self._transaction() as session:
+            row = session.get(IntentRow, key)
+            return None if row is None else to_record(Intent, row)
+
+    def mark_intent_sent(self, key: str) -> None:
+        """Note that the write is about to leave: from now on only a lookup can tell if it landed."""
+        with self._transaction() as session:
+            self._move_intent(session, key, "sent")
+
+    def mark_intent_uncertain(self, key: str, error: str) -> None:
+        """Note that the write may or may not have landed (timeout, dropped response)."""
+        with self._transaction() as session:
+            self._move_intent(session, key, "uncertain").error = error
+
+    def fail_intent(self, key: str, error: str) -> None:
+        """Note that the write was refused and nothing exists remotely."""
+        with self._transaction() as session:
+            self._move_intent(session, key, "failed").error = error
+
+    def complete_intent(self, key: str, remote_id: str, *, link: LinkWrite | None) -> None:
+        """Mark the write done with its remote id and save its link, both or neither."""
+        now = self._now()
+        with self._transaction() as session:
+            self._move_intent(session, key, "done").remote_id = remote_id
+            # Flushed before the link is written so a failing link undoes a change really made.
+            session.flush()
+            if link is not None:
+                self._write_link(session, link, now)
+
+    def open_intents(self, connection_id: int) -> list[Intent]:
+        """Intents a crash or timeout may have left unresolved (planned, sent, uncertain), oldest first."""
+        with self._transaction() as session:
+            rows = session.scalars(
+                select(IntentRow)
+                .where(IntentRow.connection_id == connection_id, IntentRow.state.in_(OPEN_INTENT_STATES))
+                .order_by(IntentRow.created_at, IntentRow.key)
+            )
+            return [to_record(Intent, row) for row in rows]
+
+    def _move_intent(self, session: Session, key: str, state: IntentState) -> IntentRow:
+        row = session.get(IntentRow, key)
+        if row is None:
+            raise IntentStateError(f"there is no intent {key} in the store")
+        if state not in INTENT_MOVES[row.state]:
+            raise IntentStateError(
+                f"intent {key} ({row.op} {row.kind} {row.source_id}) is {row.state}; it cannot become {state}"
+            )
+        row.state = state
+        row.updated_at = self._now()
+        return row
+
+    # -- cursors -----------------------------------------------------------------------------
+
+    def cursor(self, connection_id: int, stream: str) -> datetime | None:
+        """How far ``stream`` has been read, or None before its first pass."""
+        with self._transaction() as session:
+            row = session.get(CursorRow, (connection_id, stream))
+            return None if row is None else row.high_water
+
+    def set_cursor(self, connection_id: int, stream: str, high_water: datetime) -> None:
+        """Move the cursor forward to ``high_water``; an earlier time leaves it where it is."""
+        high_water = require_aware(high_water, "high_water")
+        now = self._now()
+        with self._transaction() as session:
+            row = session.get(CursorRow, (connection_id, stream))
+            if row is None:
+                session.add(
+                    CursorRow(
+                        connection_id=connection_id, stream=stream, high_water=high_water, updated_at=now
+                    )
+                )
+            elif high_water > row.high_water:
+                row.high_water = high_water
+                row.updated_at = now
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def record_error(
+        self,
+        connection_id: int,
+        kind: str,
+        source_id: str,
+        *,
+        label: str,
+        cause: str,
+        message: str,
+        remedy: str,
+        retryable: bool = True,
+        blocked_by: str | None = None,
+        run_id: int | None = None,
+    ) -> SyncError:
+        """Record a failure of one record: one open row per record, attempts counted, latest reason kept."""
+        now = self._now()
+        # A concurrent writer on PostgreSQL can insert the open row between our read and write; the
+        # partial unique index refuses ours, and the second try updates theirs.
+        for attempt in (1, 2):
+            try:
+                with self._transaction() as session:
+                    row = self._open_error_row(session, connection_id, kind, source_id)
+                    if row is None:
+                        row = SyncErrorRow(
+                            connection_id=connection_id,
+                            kind=kind,
+                            source_id=source_id,
+                            attempts=0,
+                            first_seen=now,
+                        )
+                        session.add(row)
+                    row.label = label
+                    row.cause = cause
+                    row.message = message
+                    row.remedy = remedy
+                    row.retryable = retryable
+                    row.blocked_by = blocked_by
+                    row.run_id = run_id
+                    row.attempts += 1
+                    row.last_seen = now
+                    session.flush()
+                    return to_record(SyncError, row)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def resolve_error(self, connection_id: int, kind: str, source_id: str) -> None:
+        """Close the record's open error, if it has one."""
+        now = self._now()
+        with self._transaction() as session:
+            row = self._open_error_row(session, connection_id, kind, source_id)
+            if row is not None:
+                row.resolved_at = now
+
+    def open_errors(self, connection_id: int | None = None, kind: str | None = None) -> list[SyncError]:
+        """Unresolved errors, oldest first, optionally of one connection and/or kind."""
+        query = select(SyncErrorRow).filter_by(resolved_at=None)
+        if connection_id is not None:
+            query = query.filter_by(connection_id=connection_id)
+        if kind is not None:
+            query = query.filter_by(kind=kind)
+        with self._transaction() as session:
+            rows = session.scalars(query.order_by(SyncErrorRow.first_seen, SyncErrorRow.id))
+            return [to_record(SyncError, row) for row in rows]
+
+    def open_error_ids(self, connection_id: int, kind: str) -> set[str]:
+        """Source ids of one kind that have an unresolved error."""
+        with self._transaction() as session:
+            ids = session.scalars(
+                select(SyncErrorRow.source_id).filter_by(
+                    connection_id=connection_id, kind=kind, resolved_at=None
+                )
+            )
+            return set(ids)
+
+    @staticmethod
+    def _open_error_row(
+        session: Session, connection_id: int, kind: str, source_id: str
+    ) -> SyncErrorRow | None:
+        return session.scalars(
+            select(SyncErrorRow).filter_by(
+                connection_id=connection_id, kind=kind, source_id=source_id, resolved_at=None
+            )
+        ).one_or_none()
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def start_run(self, *, dry_run: bool) -> int:
+        """Open the audit row of a pass; returns its id."""
+        now = self._now()
+        with self._transaction() as session:
+            row = RunRow(started_at=now, status="running", dry_run=dry_run, counts={})
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def finish_run(
+        self,
+        run_id: int,
+        *,
+        status: str,
+        exit_code: int | None,
+        counts: Counts,
+        error: str | None = None,
+    ) -> None:
+        """Close the audit row of a pass with how it ended and what it did."""
+        require_one_of(status, tuple(s for s in RUN_STATUSES if s != "running"), "a finished run's status")
+        now = self._now()
+        with self._transaction() as session:
+            row = session.get(RunRow, run_id)
+            if row is None:
+                raise StoreError(f"there is no run {run_id} in the store")
+            if row.status != "running":
+                raise StoreError(f"run {run_id} already finished as {row.status}")
+            row.finished_at = now
+            row.status = status
+            row.exit_code = exit_code
+            row.counts = {kind: dict(outcomes) for kind, outcomes in counts.items()}
+            row.error = error
+
+    def last_run(self) -> Run | None:
+        """The most recently started pass."""
+        runs = self.runs(limit=1)
+        return runs[0] if runs else None
+
+    def runs(self, limit: int = 20) -> list[Run]:
+        """The latest passes, newest first."""
+        with self._transaction() as session:
+            rows = session.scalars(select(RunRow).order_by(RunRow.id.desc()).limit(limit))
+            return [to_record(Run, row) for row in rows]
+
+    # -- the pass lock (invariant 7) ---------------------------------------------------------
+
+    def acquire_lock(self, name: str, owner: str, ttl_seconds: float) -> None:
+        """Take the lock for ``ttl_seconds``; raise LockHeldError if someone else holds it unexpired."""
+        if ttl_seconds <= 0:
+            raise ValueError(f"ttl_seconds must be positive; got {ttl_seconds}")
+        now = self._now()
+        expires_at = now + timedelta(seconds=ttl_seconds)
+        try:
+            with self._transaction() as session:
+                row = session.get(LockRow, name, with_for_update=True)
+                if row is None:
+                    session.add(LockRow(name=name, owner=owner, acquired_at=now, expires_at=expires_at))
+                elif row.owner == owner or row.expires_at <= now:
+                    row.owner = owner
+                    row.acquired_at = now
+                    row.expires_at = expires_at
+                else:
+                    raise lock_held(row)
+        except IntegrityError:
+            # Another process inserted the lock between our read and our insert (PostgreSQL).
+            holder = self._lock_row(name)
+            if holder is None:
+                raise LockHeldError(
+                    f"the store lock {name!r} was taken and released while we tried"
+                ) from None
+            raise lock_held(holder) from None
+
+    def renew_lock(self, name: str, owner: str, ttl_seconds: float) -> None:
+        """Push the lock's expiry out; raise LockHeldError if ``owner`` no longer holds it."""
+        if ttl_seconds <= 0:
+            raise ValueError(f"ttl_seconds must be positive; got {ttl_seconds}")
+        now = self._now()
+        with self._transaction() as session:
+            row = session.get(LockRow, name, with_for_update=True)
+            if row is None:
+                raise LockHeldError(
+                    f"this pass ({owner}) no longer holds the store lock {name!r}: nobody holds it",
+                    remedy="The lock expired and was released; stop and start a new pass.",
+                )
+            if row.owner != owner:
+                raise lock_held(row)
+            row.expires_at = now + timedelta(seconds=ttl_seconds)
+
+    def release_lock(self, name: str, owner: str) -> None:
+        """Let go of the lock if ``owner`` holds it; otherwise do nothing."""
+        with self._transaction() as session:
+            session.execute(delete(LockRow).filter_by(name=name, owner=owner))
+
+    def _lock_row(self, name: str) -> LockRow | None:
+        with self._transaction() as session:
+            return session.get(LockRow, name)
+
+
+def lock_held(row: LockRow) -> LockHeldError:
+    """The error that names who holds a lock and when it runs out."""
+    return LockHeldError(
+        f"the store lock {row.name!r} is held by {row.owner} since {show_time(row.acquired_at)}, "
+        f"until {show_time(row.expires_at)}",
+        remedy=(
+            f"Another ledgerlink pass ({row.owner}) is running; wait for it to finish. If it crashed, "
+            f"its lock expires at {show_time(row.expires_at)} and the next pass takes over."
+        ),
+    )

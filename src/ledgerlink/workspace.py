@@ -1,0 +1,185 @@
+"""The composition root: config + store + token store → connected clients and sync passes.
+
+The CLI stays thin by asking a :class:`Workspace` for what it needs; tests build one around a
+sandbox the same way. Nothing here decides *what* to sync; it only wires the parts together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from ledgerlink.auth.flow import authorize
+from ledgerlink.auth.session import OAuthSession
+from ledgerlink.auth.tokens import TokenSet, TokenStore, open_token_store, provider_name
+from ledgerlink.config import Config, ConfigError
+from ledgerlink.errors import AuthError
+from ledgerlink.providers.clio.client import ClioClient
+from ledgerlink.providers.clio.source import ClioSource
+from ledgerlink.providers.qbo.client import QboClient
+from ledgerlink.providers.qbo.ledger import QboLedger
+from ledgerlink.store import Connection, Store
+from ledgerlink.sync.engine import PassResult, ProgressFn, SyncPass
+
+Provider = Literal["clio", "qbo"]
+QBO_SCOPE = "com.intuit.quickbooks.accounting"
+
+
+@dataclass(frozen=True)
+class Connected:
+    """What `ledgerlink connect` reports: the company behind the new tokens."""
+
+    provider: Provider
+    name: str
+    external_id: str
+    region: str | None
+    token_store: str
+
+
+class Workspace:
+    """One config, its store and its token store."""
+
+    def __init__(self, config: Config, *, token_store: TokenStore | None = None) -> None:
+        self.config = config
+        self.store = Store.open(config.store_url)
+        self._tokens = token_store
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- secrets -------------------------------------------------------------------------------
+
+    @property
+    def namespace(self) -> str:
+        """Tokens belong to a store: two configs with two stores never share a connection."""
+        return hashlib.sha256(self.config.store_url.encode()).hexdigest()[:12]
+
+    @property
+    def tokens(self) -> TokenStore:
+        if self._tokens is None:
+            default = self.config.state_dir / "tokens.json"
+            self._tokens = open_token_store(self.config.secrets, self.namespace, default_file=default)
+        return self._tokens
+
+    def _credentials(self, provider: Provider) -> tuple[str, str]:
+        section = self.config.clio if provider == "clio" else self.config.qbo
+        for key in ("client_id", "client_secret"):
+            if not getattr(section, key):
+                where = self.config.source or "the config file"
+                raise ConfigError(
+                    f"{where}: key `{provider}.{key}` is empty: ledgerlink needs your {provider_name(provider)} "
+                    "app's OAuth credentials.",
+                    remedy=f"Set `{provider}.{key}` in the config or the environment variable "
+                    f"LEDGERLINK_{provider.upper()}_{key.upper()}.",
+                )
+        return section.client_id, section.client_secret
+
+    def session(self, provider: Provider, *, http_transport: object | None = None) -> OAuthSession:
+        client_id, client_secret = self._credentials(provider)
+        token_url = self.config.clio.token_url if provider == "clio" else self.config.qbo.token_endpoint
+        return OAuthSession(
+            provider,
+            self.tokens,
+            token_url=token_url,
+            client_id=client_id,
+            client_secret=client_secret,
+            client_auth="body" if provider == "clio" else "basic",
+        )
+
+    # -- connecting ----------------------------------------------------------------------------
+
+    def connect(
+        self,
+        provider: Provider,
+        *,
+        open_url: Callable[[str], None] | None,
+        paste_redirect: Callable[[str], str] | None = None,
+    ) -> Connected:
+        """Run the OAuth code flow, keep the tokens, and record which company they belong to."""
+        client_id, client_secret = self._credentials(provider)
+        if provider == "clio":
+            cfg = self.config.clio
+            tokens = authorize(
+                "clio", authorize_url=cfg.authorize_url, token_url=cfg.token_url, client_id=client_id,
+                client_secret=client_secret, redirect_uri=cfg.redirect_uri, scope=None, client_auth="body",
+                open_url=open_url, paste_redirect=paste_redirect,
+            )
+        else:
+            qcfg = self.config.qbo
+            tokens = authorize(
+                "qbo", authorize_url=qcfg.authorize_endpoint, token_url=qcfg.token_endpoint,
+                client_id=client_id, client_secret=client_secret, redirect_uri=qcfg.redirect_uri,
+                scope=QBO_SCOPE, client_auth="basic", open_url=open_url, paste_redirect=paste_redirect,
+            )
+        self.tokens.save(provider, tokens)
+        return self._identify(provider, tokens)
+
+    def _identify(self, provider: Provider, tokens: TokenSet) -> Connected:
+        if provider == "clio":
+            with self.clio_client() as clio:
+                me = clio.who_am_i()
+            account = me.account
+            name, external_id = (account.name, str(account.id)) if account else (me.name, str(me.id))
+            region: str | None = self.config.clio.region
+        else:
+            if not tokens.realm_id:
+                raise AuthError("QuickBooks did not say which company was connected (no realmId).")
+            with self.qbo_client(tokens.realm_id) as qbo:
+                info = qbo.company_info()
+            name, external_id, region = str(info.get("CompanyName", "")), tokens.realm_id, None
+        self.store.upsert_connection(provider, external_id, name, region=region)
+        return Connected(provider, name, external_id, region, self.tokens.description)
+
+    def connection(self, provider: Provider) -> Connection:
+        found = self.store.active_connection(provider)
+        if found is None or self.tokens.load(provider) is None:
+            raise AuthError(
+                f"Not connected to {provider_name(provider)}.",
+                remedy=f"Run `ledgerlink connect {provider}` first.",
+            )
+        return found
+
+    # -- clients -------------------------------------------------------------------------------
+
+    def clio_client(self, *, sleep: Callable[[float], None] = time.sleep) -> ClioClient:
+        return ClioClient.connect(self.config.clio.api_url, self.session("clio"), sleep=sleep)
+
+    def qbo_client(self, realm_id: str, *, sleep: Callable[[float], None] = time.sleep) -> QboClient:
+        return QboClient.connect(self.config.qbo.api_base, realm_id, self.session("qbo"), sleep=sleep)
+
+    # -- syncing -------------------------------------------------------------------------------
+
+    def sync_once(
+        self,
+        *,
+        dry_run: bool = False,
+        should_stop: Callable[[], bool] = lambda: False,
+        on_progress: ProgressFn | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> PassResult:
+        """One pass Clio → ledger; raises a LedgerlinkError for systemic faults."""
+        self.connection("clio")
+        ledger_conn = self.connection("qbo")
+        with self.clio_client() as clio, self.qbo_client(ledger_conn.external_id) as qbo:
+            sync = SyncPass(
+                source=ClioSource(clio),
+                ledger=QboLedger(qbo),
+                store=self.store,
+                connection_id=ledger_conn.id,
+                config=self.config,
+                clock=clock,
+                should_stop=should_stop,
+                on_progress=on_progress,
+            )
+            return sync.run(dry_run=dry_run)
