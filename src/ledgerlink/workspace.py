@@ -11,14 +11,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Literal
 
 from ledgerlink.auth.flow import authorize
 from ledgerlink.auth.session import OAuthSession
 from ledgerlink.auth.tokens import TokenSet, TokenStore, open_token_store, provider_name
-from ledgerlink.config import Config, ConfigError
-from ledgerlink.errors import AuthError
+from ledgerlink.config import Config
+from ledgerlink.errors import AuthError, ConfigError
 from ledgerlink.providers.clio.client import ClioClient
 from ledgerlink.providers.clio.source import ClioSource
 from ledgerlink.providers.qbo.client import QboClient
@@ -130,7 +129,7 @@ class Workspace:
             with self.clio_client() as clio:
                 me = clio.who_am_i()
             account = me.account
-            name, external_id = (account.name, str(account.id)) if account else (me.name, str(me.id))
+            name, external_id = (account.name or "", str(account.id)) if account else (me.name or "", str(me.id))
             region: str | None = self.config.clio.region
         else:
             if not tokens.realm_id:
@@ -140,6 +139,23 @@ class Workspace:
             name, external_id, region = str(info.get("CompanyName", "")), tokens.realm_id, None
         self.store.upsert_connection(provider, external_id, name, region=region)
         return Connected(provider, name, external_id, region, self.tokens.description)
+
+    def require_connections(self) -> tuple[Connection, Connection]:
+        """The Clio and ledger connections a pass needs; one error naming every missing one."""
+        found: dict[Provider, Connection] = {}
+        missing: list[Provider] = []
+        both: tuple[Provider, ...] = ("clio", "qbo")
+        for provider in both:
+            try:
+                found[provider] = self.connection(provider)
+            except AuthError:
+                missing.append(provider)
+        if missing:
+            raise AuthError(
+                f"Not connected to {' and '.join(provider_name(p) for p in missing)}.",
+                remedy="Run " + " and ".join(f"`ledgerlink connect {p}`" for p in missing) + " first.",
+            )
+        return found["clio"], found["qbo"]
 
     def connection(self, provider: Provider) -> Connection:
         found = self.store.active_connection(provider)
@@ -169,8 +185,7 @@ class Workspace:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> PassResult:
         """One pass Clio → ledger; raises a LedgerlinkError for systemic faults."""
-        self.connection("clio")
-        ledger_conn = self.connection("qbo")
+        _clio, ledger_conn = self.require_connections()
         with self.clio_client() as clio, self.qbo_client(ledger_conn.external_id) as qbo:
             sync = SyncPass(
                 source=ClioSource(clio),

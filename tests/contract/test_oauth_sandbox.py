@@ -94,9 +94,7 @@ def connect(sandbox: Sandbox, provider: Provider, browser: Browser | None = None
     return authorize(provider, open_url=(browser or Browser()).open, **flow_settings(sandbox, provider))
 
 
-def session_for(
-    sandbox: Sandbox, provider: Provider, store: FileTokenStore, **options: Any
-) -> OAuthSession:
+def session_for(sandbox: Sandbox, provider: Provider, store: FileTokenStore, **options: Any) -> OAuthSession:
     settings = flow_settings(sandbox, provider)
     return OAuthSession(
         provider,
@@ -108,6 +106,12 @@ def session_for(
         clock=sandbox.state.clock.now,
         **options,
     )
+
+
+def loaded(store: FileTokenStore, provider: Provider) -> TokenSet:
+    tokens = store.load(provider)
+    assert tokens is not None
+    return tokens
 
 
 def accepted(sandbox: Sandbox, provider: Provider, access_token: str) -> bool:
@@ -221,8 +225,13 @@ def clio_token_request(sandbox: Sandbox, **form: str) -> httpx.Response:
     return httpx.post(f"{sandbox.urls.clio_oauth}/token", data=body)
 
 
-def exchange(sandbox: Sandbox, code: str, **overrides: str) -> httpx.Response:
-    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": CALLBACK, "code_verifier": VERIFIER}
+def exchange(sandbox: Sandbox, issued_code: str, /, **overrides: str) -> httpx.Response:
+    form = {
+        "grant_type": "authorization_code",
+        "code": issued_code,
+        "redirect_uri": CALLBACK,
+        "code_verifier": VERIFIER,
+    }
     return clio_token_request(sandbox, **{**form, **overrides})
 
 
@@ -320,7 +329,10 @@ def test_an_unknown_client_gets_an_error_page_not_a_redirect(sandbox: Sandbox, p
 
 @pytest.mark.parametrize(
     ("params", "error"),
-    [({"response_type": "token"}, "unsupported_response_type"), ({"code_challenge_method": "plain"}, "invalid_request")],
+    [
+        ({"response_type": "token"}, "unsupported_response_type"),
+        ({"code_challenge_method": "plain"}, "invalid_request"),
+    ],
 )
 def test_an_authorization_request_from_a_known_client_is_refused_by_redirect(
     sandbox: Sandbox, params: dict[str, str], error: str
@@ -340,8 +352,8 @@ def test_qbo_refresh_rotates_and_the_old_refresh_token_then_fails_as_an_auth_err
     store = FileTokenStore(tmp_path / "tokens.json", "firm")
     store.save("qbo", first)
     new_access = session_for(sandbox, "qbo", store).refresh(first.access_token)
-    rotated = store.load("qbo")
-    assert rotated is not None and rotated.access_token == new_access
+    rotated = loaded(store, "qbo")
+    assert rotated.access_token == new_access
     assert rotated.refresh_token != first.refresh_token
     assert (rotated.realm_id, rotated.connected_at) == (first.realm_id, first.connected_at)
     assert accepted(sandbox, "qbo", new_access) and not accepted(sandbox, "qbo", first.access_token)
@@ -358,8 +370,8 @@ def test_clio_refresh_keeps_its_reusable_refresh_token(sandbox: Sandbox, tmp_pat
     store = FileTokenStore(tmp_path / "tokens.json", "firm")
     store.save("clio", first)
     session_for(sandbox, "clio", store).refresh(first.access_token)
-    again = session_for(sandbox, "clio", store).refresh(store.load("clio").access_token)  # type: ignore[union-attr]
-    assert store.load("clio").refresh_token == first.refresh_token  # type: ignore[union-attr]
+    again = session_for(sandbox, "clio", store).refresh(loaded(store, "clio").access_token)
+    assert loaded(store, "clio").refresh_token == first.refresh_token
     assert accepted(sandbox, "clio", again)
 
 
@@ -373,7 +385,7 @@ def test_an_expired_access_token_is_refreshed_transparently(sandbox: Sandbox, tm
     assert not accepted(sandbox, "qbo", first.access_token)
     fresh = session.access_token()
     assert fresh != first.access_token and accepted(sandbox, "qbo", fresh)
-    assert store.load("qbo").access_token == fresh  # type: ignore[union-attr]
+    assert loaded(store, "qbo").access_token == fresh
 
 
 class CountingTransport(httpx.HTTPTransport):
@@ -430,7 +442,9 @@ def test_clio_deauthorize_revokes_the_grant_and_forgets_the_tokens(sandbox: Sand
 
 def test_clio_deauthorize_needs_a_live_bearer_token(sandbox: Sandbox) -> None:
     answer = httpx.post(
-        f"{sandbox.urls.clio_oauth}/deauthorize", headers={"Authorization": "Bearer dead"}, data={"token": "dead"}
+        f"{sandbox.urls.clio_oauth}/deauthorize",
+        headers={"Authorization": "Bearer dead"},
+        data={"token": "dead"},
     )
     assert (answer.status_code, answer.json()["error"]) == (401, "invalid_token")
 
@@ -465,8 +479,7 @@ def test_no_token_appears_in_errors_reprs_or_logs(
     session = session_for(sandbox, "qbo", store)
     sandbox.state.clock.advance(3601)
     session.access_token()
-    second = store.load("qbo")
-    assert second is not None
+    second = loaded(store, "qbo")
 
     stale = FileTokenStore(tmp_path / "stale.json", "firm")
     stale.save("qbo", first)

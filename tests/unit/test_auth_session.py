@@ -5,17 +5,19 @@ flow's pure checks. The happy paths against the live sandbox are in contract/tes
 from __future__ import annotations
 
 import base64
+import re
+import socket
 from urllib.parse import parse_qs
 
 import httpx
 import pytest
 import respx
 
-from ledgerlink.auth.flow import check_redirect, redirect_parameters
-from ledgerlink.auth.loopback import loopback_address
+from ledgerlink.auth.flow import authorize, check_redirect, redirect_parameters
+from ledgerlink.auth.loopback import LoopbackReceiver, loopback_address
 from ledgerlink.auth.session import ClientAuth, OAuthSession
 from ledgerlink.auth.tokens import Provider, TokenSet
-from ledgerlink.errors import AuthError, TransportError
+from ledgerlink.errors import AuthError, ConfigError, TransportError
 
 TOKEN_URL = "https://oauth.example.test/token"
 NOW = 1_800_000_000.0
@@ -51,7 +53,9 @@ def stored(
     return TokenSet(access, OLD_REFRESH, expires_at, refresh_expires_at, "9130", NOW - 60, NOW - 86400)
 
 
-def session(store: MemoryStore, provider: Provider = "qbo", client_auth: ClientAuth = "basic") -> OAuthSession:
+def session(
+    store: MemoryStore, provider: Provider = "qbo", client_auth: ClientAuth = "basic"
+) -> OAuthSession:
     return OAuthSession(
         provider,
         store,
@@ -64,7 +68,12 @@ def session(store: MemoryStore, provider: Provider = "qbo", client_auth: ClientA
 
 
 def token_answer(**extra: object) -> httpx.Response:
-    body = {"token_type": "bearer", "access_token": NEW_ACCESS, "refresh_token": NEW_REFRESH, "expires_in": 3600}
+    body = {
+        "token_type": "bearer",
+        "access_token": NEW_ACCESS,
+        "refresh_token": NEW_REFRESH,
+        "expires_in": 3600,
+    }
     return httpx.Response(200, json={**body, **extra})
 
 
@@ -81,7 +90,9 @@ def test_a_fresh_access_token_is_served_from_the_store_without_calling_the_serve
     assert not endpoint.called
 
 
-def test_a_token_expiring_within_the_margin_is_refreshed_and_saved_before_use(respx_mock: respx.MockRouter) -> None:
+def test_a_token_expiring_within_the_margin_is_refreshed_and_saved_before_use(
+    respx_mock: respx.MockRouter,
+) -> None:
     respx_mock.post(TOKEN_URL).mock(return_value=token_answer(x_refresh_token_expires_in=8_640_000))
     store = MemoryStore(qbo=stored(expires_at=NOW + 299))
     assert session(store).access_token() == NEW_ACCESS
@@ -97,7 +108,10 @@ def test_intuit_refresh_authenticates_with_http_basic_and_keeps_secrets_out_of_t
     session(MemoryStore(qbo=stored()), "qbo", "basic").refresh(OLD_ACCESS)
     request = route.calls.last.request
     assert request.headers["Authorization"] == "Basic " + base64.b64encode(b"app-id:app-secret").decode()
-    assert parse_qs(request.content.decode()) == {"grant_type": ["refresh_token"], "refresh_token": [OLD_REFRESH]}
+    assert parse_qs(request.content.decode()) == {
+        "grant_type": ["refresh_token"],
+        "refresh_token": [OLD_REFRESH],
+    }
 
 
 def test_clio_refresh_sends_client_credentials_in_the_form(respx_mock: respx.MockRouter) -> None:
@@ -113,7 +127,9 @@ def test_clio_refresh_sends_client_credentials_in_the_form(respx_mock: respx.Moc
     }
 
 
-def test_a_refresh_answer_without_a_refresh_token_keeps_the_reusable_one(respx_mock: respx.MockRouter) -> None:
+def test_a_refresh_answer_without_a_refresh_token_keeps_the_reusable_one(
+    respx_mock: respx.MockRouter,
+) -> None:
     respx_mock.post(TOKEN_URL).mock(
         return_value=httpx.Response(200, json={"access_token": NEW_ACCESS, "expires_in": 60})
     )
@@ -132,7 +148,9 @@ def test_refresh_of_a_token_another_worker_already_replaced_uses_the_replacement
     assert not endpoint.called and store.saves == 0
 
 
-def test_invalid_grant_is_an_auth_error_whose_remedy_is_to_connect_again(respx_mock: respx.MockRouter) -> None:
+def test_invalid_grant_is_an_auth_error_whose_remedy_is_to_connect_again(
+    respx_mock: respx.MockRouter,
+) -> None:
     respx_mock.post(TOKEN_URL).mock(
         return_value=httpx.Response(
             400, json={"error": "invalid_grant", "error_description": "Incorrect or invalid refresh token"}
@@ -147,7 +165,9 @@ def test_invalid_grant_is_an_auth_error_whose_remedy_is_to_connect_again(respx_m
     assert store.tokens["qbo"] == stored()  # nothing half-saved
 
 
-def test_invalid_client_points_at_the_client_settings_not_at_reconnecting(respx_mock: respx.MockRouter) -> None:
+def test_invalid_client_points_at_the_client_settings_not_at_reconnecting(
+    respx_mock: respx.MockRouter,
+) -> None:
     respx_mock.post(TOKEN_URL).mock(
         return_value=httpx.Response(401, json={"error": "invalid_client", "error_description": "bad secret"})
     )
@@ -241,5 +261,59 @@ def test_the_listener_binds_only_the_loopback_interface(uri: str, address: tuple
     "uri", ["https://127.0.0.1:8765/callback", "http://0.0.0.0:8765/callback", "http://example.com/cb"]
 )
 def test_a_redirect_uri_the_listener_cannot_serve_is_refused(uri: str) -> None:
-    with pytest.raises(ValueError, match="127.0.0.1 or localhost"):
+    with pytest.raises(ValueError, match=r"127\.0\.0\.1 or localhost"):
         loopback_address(uri)
+
+
+# ---------------------------------------------------------------------------------------------
+# The loopback listener
+
+
+def test_the_listener_hands_over_the_first_callback_and_ignores_other_paths() -> None:
+    with LoopbackReceiver("http://127.0.0.1:0/callback") as receiver:
+        base = receiver.redirect_uri.removesuffix("/callback")
+        assert httpx.get(f"{base}/favicon.ico").status_code == 404
+        first = httpx.get(f"{receiver.redirect_uri}?code=abc&state=s1")
+        second = httpx.get(f"{receiver.redirect_uri}?code=forged&state=s1")
+        assert receiver.wait(timeout=1) == f"{receiver.redirect_uri}?code=abc&state=s1"
+    assert first.status_code == 200 and "You can close this tab" in first.text
+    assert "already has the answer" in second.text
+
+
+def test_a_browser_that_never_comes_back_times_out_as_an_auth_error() -> None:
+    with pytest.raises(AuthError, match=r"No answer from the browser within 0\.2 seconds") as caught:
+        authorize(
+            "clio",
+            authorize_url="https://app.example.test/oauth/authorize",
+            token_url=TOKEN_URL,
+            client_id="app-id",
+            client_secret="app-secret",
+            redirect_uri="http://127.0.0.1:0/callback",
+            scope=None,
+            client_auth="body",
+            open_url=lambda url: None,
+            timeout=0.2,
+        )
+    assert "--no-browser" in caught.value.remedy
+
+
+def test_a_redirect_port_already_in_use_is_a_config_error_suggesting_no_browser() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(
+            ConfigError, match=re.escape(f"Cannot listen on http://127.0.0.1:{port}/callback")
+        ) as caught:
+            authorize(
+                "qbo",
+                authorize_url="https://appcenter.example.test/connect/oauth2",
+                token_url=TOKEN_URL,
+                client_id="app-id",
+                client_secret="app-secret",
+                redirect_uri=f"http://127.0.0.1:{port}/callback",
+                scope="com.intuit.quickbooks.accounting",
+                client_auth="basic",
+                open_url=lambda url: pytest.fail("the browser must not be opened"),
+            )
+    assert "--no-browser" in caught.value.remedy

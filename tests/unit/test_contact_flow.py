@@ -9,8 +9,14 @@ from tests.factories import FakeLink, contact
 
 
 def plan(contacts, links=None, customers=(), holders=None):  # type: ignore[no-untyped-def]
-    return plan_contacts(contacts, links or {}, list(customers), holders or {}, display_name=lambda c: c.name,
-                         ledger_title="QuickBooks Online")
+    return plan_contacts(
+        contacts,
+        links or {},
+        list(customers),
+        holders or {},
+        display_name=lambda c: c.name,
+        ledger_title="QuickBooks Online",
+    )
 
 
 def test_new_contact_is_created() -> None:
@@ -34,7 +40,9 @@ def test_same_name_with_different_email_is_an_error_not_a_guess() -> None:
 
 
 def test_name_held_by_a_vendor_fails_with_a_remedy() -> None:
-    [action] = plan([contact(name="Metro Court Reporters LLC")], holders={"metro court reporters llc": "vendor"})
+    [action] = plan(
+        [contact(name="Metro Court Reporters LLC")], holders={"metro court reporters llc": "vendor"}
+    )
     assert action.op is Op.FAIL and action.error is not None
     assert action.error.cause == "duplicate_name"
     assert "vendor" in action.error.message and "Rename" in action.error.remedy

@@ -22,8 +22,18 @@ CONTACTS = {"1": FakeLink("C1")}
 
 
 def plan(invoices, links=None, existing=None, failed=None, ours=None):  # type: ignore[no-untyped-def]
-    return plan_invoices(invoices, SCOPE, links or {}, CONTACTS, failed or {}, existing or {}, MAPPING,
-                         contact_names={"1": "Dana Whitfield"}, max_number=21, ours=ours)
+    return plan_invoices(
+        invoices,
+        SCOPE,
+        links or {},
+        CONTACTS,
+        failed or {},
+        existing or {},
+        MAPPING,
+        contact_names={"1": "Dana Whitfield"},
+        max_number=21,
+        ours=ours,
+    )
 
 
 def test_approved_bill_becomes_a_create_with_every_line_mapped() -> None:
@@ -36,11 +46,13 @@ def test_approved_bill_becomes_a_create_with_every_line_mapped() -> None:
 
 
 def test_draft_and_void_bills_and_bills_before_the_start_date_are_not_synced() -> None:
-    actions = plan([
-        invoice("1", state=BillState.DRAFT),
-        invoice("2", state=BillState.VOID),
-        invoice("3", issued_at=date(2025, 12, 31)),
-    ])
+    actions = plan(
+        [
+            invoice("1", state=BillState.DRAFT),
+            invoice("2", state=BillState.VOID),
+            invoice("3", issued_at=date(2025, 12, 31)),
+        ]
+    )
     assert [a.op for a in actions] == [Op.SKIP, Op.SKIP, Op.SKIP]
     assert "before the start date" in actions[2].reason
 
@@ -71,8 +83,13 @@ def test_lines_that_do_not_add_up_to_the_total_are_refused() -> None:
 
 
 def test_zero_and_negative_lines_are_posted_when_the_total_ties_out() -> None:
-    bill = invoice(lines=(line("1", amount="300.00"), line("2", LineKind.EXPENSE, "0.00", "Filing Fees"),
-                          line("3", LineKind.EXPENSE, "-45.50", "Filing Fees")))
+    bill = invoice(
+        lines=(
+            line("1", amount="300.00"),
+            line("2", LineKind.EXPENSE, "0.00", "Filing Fees"),
+            line("3", LineKind.EXPENSE, "-45.50", "Filing Fees"),
+        )
+    )
     [action] = plan([bill])
     assert action.op is Op.CREATE
     assert sum(m.line.amount for m in action.payload.lines) == Decimal("254.50")

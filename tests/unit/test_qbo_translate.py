@@ -47,8 +47,11 @@ def test_invalid_email_is_left_out_rather_than_refused() -> None:
 def test_invoice_lines_carry_qty_and_rate_only_when_they_multiply_to_the_amount() -> None:
     exact = line("1", amount="375.00", quantity="1.5", price="250.00")
     rounded_elsewhere = line("2", amount="33.34", quantity="0.3333", price="100.00")
-    draft = InvoiceDraft(invoice(lines=(exact, rounded_elsewhere)), "C1",
-                         (MappedLine(exact, "Legal Services"), MappedLine(rounded_elsewhere, "Legal Services")))
+    draft = InvoiceDraft(
+        invoice(lines=(exact, rounded_elsewhere)),
+        "C1",
+        (MappedLine(exact, "Legal Services"), MappedLine(rounded_elsewhere, "Legal Services")),
+    )
     first, second = translate.invoice_lines(draft, ITEMS)
     assert first["SalesItemLineDetail"]["Qty"] == Decimal("1.5")
     assert first["Amount"] == Decimal("375.00")

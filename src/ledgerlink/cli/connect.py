@@ -44,7 +44,7 @@ def connect(
     """Connect ledgerlink to Clio or QuickBooks Online (OAuth; tokens go to the keyring)."""
     with app_context(ctx).workspace() as workspace:
         connected = workspace.connect(
-            provider.value,  # type: ignore[arg-type]
+            provider.value,
             open_url=None if no_browser else _open_browser,
             paste_redirect=_paste if no_browser else None,
         )

@@ -22,8 +22,9 @@ from ledgerlink.sync.plan import Action
 OUTCOMES = ("created", "updated", "linked", "skipped", "failed", "blocked")
 KIND_TITLES = {"contact": "Contacts → customers", "invoice": "Bills → invoices"}
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# Plain lines are not wrapped when the output is a file or a pipe (cron mail, logs, grep).
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def is_rich(target: Console | None = None) -> bool:
@@ -67,9 +68,9 @@ def pass_summary(result: PassResult, *, ledger_title: str, company: str) -> None
             console.print(f"  {KIND_TITLES.get(kind, kind)}: {parts}")
     if result.interrupted:
         console.print("Stopped early on request; the next pass picks up where this one stopped.")
-    writes = result.tally.writes
-    if not result.dry_run and writes == 0 and not result.problems:
-        console.print(f"Nothing to write: {ledger_title} is up to date with Clio.")
+    if not result.dry_run and result.tally.writes == 0:
+        rest = ", apart from the records listed below" if result.problems else ""
+        console.print(f"Nothing to write: {ledger_title} is up to date with Clio{rest}.")
     if result.problems:
         problems(result.problems, title=f"{len(result.problems)} record(s) need attention")
 

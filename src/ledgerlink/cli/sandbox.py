@@ -24,7 +24,7 @@ def serve(
     seed: Annotated[SeedChoice, typer.Option(help="demo: the seeded demo firm; empty: nothing.")] = SeedChoice.demo,
 ) -> None:
     """Serve the sandbox until Ctrl-C; prints the URLs and OAuth client ids to put in a config."""
-    box = Sandbox(seed=seed.value, port=port).start()  # type: ignore[arg-type]
+    box = Sandbox(seed=seed.value, port=port).start()
     urls = box.urls
     console.print(f"Sandbox on {urls.base} (Ctrl-C stops; state lives in memory).", markup=False)
     console.print("Config for it:", markup=False)

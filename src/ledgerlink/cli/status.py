@@ -34,7 +34,7 @@ def status(
             entry: dict[str, Any] = asdict(conn)
             entry["active"] = conn.active
             try:
-                tokens = workspace.tokens.load(conn.provider) if conn.active else None  # type: ignore[arg-type]
+                tokens = workspace.tokens.load(conn.provider) if conn.active else None
             except LedgerlinkError as exc:
                 tokens, entry["token_problem"] = None, str(exc)
             entry["access_token_expires_at"] = _when(tokens.expires_at) if tokens else None

@@ -42,8 +42,8 @@ class StopFlag:
 
 
 def run_pass(workspace: Workspace, *, dry_run: bool, stop: StopFlag) -> PassResult:
-    ledger = workspace.connection("qbo")
     result = workspace.sync_once(dry_run=dry_run, should_stop=stop)
+    ledger = workspace.connection("qbo")
     output.pass_summary(result, ledger_title="QuickBooks Online", company=ledger.name)
     if dry_run:
         output.plan_lines(result.actions)

@@ -28,6 +28,7 @@ Assumptions (where the reference is silent; each is the strict reading):
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import itertools
 import json
@@ -46,7 +47,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ledgerlink.sandbox.clio_fields import SCHEMAS, render
+from ledgerlink.sandbox.clio_fields import SCHEMAS, parse_fields, render
 from ledgerlink.sandbox.clio_http import (
     COMMON_LIST_PARAMS,
     DEFAULT_VERSION,
@@ -158,7 +159,8 @@ class ClioEmulator:
     - ``record_payment(bill_id, amount=None)``: pays the whole balance unless ``amount`` is given
     - ``update(kind, id, **changes)``, and ``update_contact``/``update_bill``/``update_line_item``/
       ``update_activity``; ``delete_line_item(id)``
-    - ``get(kind, id)`` (a copy; KeyError if absent), ``records(kind)`` (copies, by id)
+    - ``get(kind, id)`` (a deep copy; KeyError if absent), ``records(kind)`` (deep copies, by id),
+      ``wire(kind, id, fields)`` (the JSON object the API would send, without HTTP)
 
     Every change sets ``updated_at`` from ``state.clock`` and a new ``etag``; a line item's change
     recomputes its bill and bumps it too.
@@ -201,12 +203,18 @@ class ClioEmulator:
     def get(self, kind: str, record_id: int) -> Record:
         """A copy of one record; KeyError when there is none."""
         with self._lock:
-            return dict(self._store[kind][record_id])
+            return copy.deepcopy(self._store[kind][record_id])
 
     def records(self, kind: str) -> list[Record]:
         """Copies of every record of ``kind``, by id."""
         with self._lock:
-            return [dict(record) for _, record in sorted(self._store[kind].items())]
+            return [copy.deepcopy(record) for _, record in sorted(self._store[kind].items())]
+
+    def wire(self, kind: str, record_id: int, fields: str | None) -> dict[str, Any]:
+        """The ``data`` object Clio would send for one record and this ``fields`` value (no HTTP)."""
+        with self._lock:
+            selection = parse_fields(fields, SCHEMAS[kind])
+            return render(self._store[kind][record_id], SCHEMAS[kind], selection, self._lookup)
 
     # -- Python API: the account, users, settings, categories ---------------------------------
 
@@ -219,7 +227,7 @@ class ClioEmulator:
     def add_user(self, **fields: Any) -> Record:
         with self._lock:
             values = {
-                **DEFAULTS["user"],
+                **_defaults("user"),
                 "name": f"{fields.get('first_name', '')} {fields.get('last_name', '')}".strip(),
                 "account": next(iter(self._store["account"]), None),
                 **fields,
@@ -234,21 +242,21 @@ class ClioEmulator:
         with self._lock:
             if self._store["billing_setting"]:
                 return self.update("billing_setting", next(iter(self._store["billing_setting"])), **fields)
-            return dict(self._insert("billing_setting", {**DEFAULTS["billing_setting"], **fields}))
+            return dict(self._insert("billing_setting", {**_defaults("billing_setting"), **fields}))
 
     def add_activity_description(self, **fields: Any) -> Record:
         with self._lock:
-            return dict(self._insert("activity_description", {**DEFAULTS["activity_description"], **fields}))
+            return dict(self._insert("activity_description", {**_defaults("activity_description"), **fields}))
 
     def add_expense_category(self, **fields: Any) -> Record:
         with self._lock:
-            return dict(self._insert("expense_category", {**DEFAULTS["expense_category"], **fields}))
+            return dict(self._insert("expense_category", {**_defaults("expense_category"), **fields}))
 
     # -- Python API: contacts and matters -----------------------------------------------------
 
     def add_contact(self, **fields: Any) -> Record:
         with self._lock:
-            values = {**DEFAULTS["contact"], **fields}
+            values = {**_defaults("contact"), **fields}
             for plural in ("email_addresses", "phone_numbers", "addresses"):
                 given = values.get(plural) or []
                 values[plural] = [{"id": self._new_item_id(), "primary": False, **item} for item in given]
@@ -261,7 +269,7 @@ class ClioEmulator:
 
     def add_matter(self, **fields: Any) -> Record:
         with self._lock:
-            values = {**DEFAULTS["matter"], **fields}
+            values = {**_defaults("matter"), **fields}
             values.setdefault("client_id", values.get("client"))
             return dict(self._insert("matter", values))
 
@@ -270,7 +278,7 @@ class ClioEmulator:
     def add_activity(self, **fields: Any) -> Record:
         """A time entry (``quantity_in_hours`` × ``price``) or an expense entry (``price``, quantity 1)."""
         with self._lock:
-            values = {**DEFAULTS["activity"], **fields}
+            values = {**_defaults("activity"), **fields}
             units = Decimal(1)
             if values.get("type") == "TimeEntry":
                 units = as_decimal(values.pop("quantity_in_hours"))
@@ -288,7 +296,7 @@ class ClioEmulator:
     def add_bill(self, **fields: Any) -> Record:
         with self._lock:
             _refuse_derived("bill", BILL_DERIVED, fields)
-            values = {**DEFAULTS["bill"], **fields, "interest": interest(fields.get("interest"))}
+            values = {**_defaults("bill"), **fields, "interest": interest(fields.get("interest"))}
             record = self._insert("bill", values)
             self._lines_by_bill[record["id"]] = []
             record.update(bill_totals(record, []))
@@ -312,7 +320,7 @@ class ClioEmulator:
             bill = self._store["bill"][fields["bill"]]
             activity = self._store["activity"].get(fields["activity"]) if fields.get("activity") else None
             values = {
-                **DEFAULTS["line_item"],
+                **_defaults("line_item"),
                 "type": "ActivityLineItem" if activity else "LineItem",
                 "matter": (bill["matters"] or [None])[0],
                 "user": activity.get("user") if activity else None,
@@ -469,6 +477,11 @@ class ClioEmulator:
             raise bad_request("The request body must be an object with a data object")
         self.update("contact", contact_id, **contact_changes(record, payload["data"], self._new_item_id))
         return json_response({"data": render(record, SCHEMAS["contact"], selection, self._lookup)})
+
+
+def _defaults(kind: str) -> dict[str, Any]:
+    """A fresh copy of a kind's defaults: no two records share a list or dict."""
+    return dict(DEFAULTS[kind])
 
 
 def _normalized(key: str, value: Any) -> Any:

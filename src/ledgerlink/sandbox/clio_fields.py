@@ -143,7 +143,7 @@ SCHEMAS: dict[str, Schema] = {
         ),
         ("id", "etag", "name"),
         {
-            "account": Nested("account"),
+            "account": Nested("account", ref="account"),
             "default_activity_description": Nested("activity_description", ref="activity_description"),
         },
         _names("notification_methods avatar contact job_title groups"),

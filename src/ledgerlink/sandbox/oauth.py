@@ -12,7 +12,8 @@ behave like the real token endpoints in ``reference/clio.md`` §4 and ``referenc
 
 Tokens come from the shared :class:`~ledgerlink.sandbox.state.TokenRegistry`, so the API emulators
 accept exactly what these servers issue; Intuit refresh tokens rotate, Clio's are reusable.
-A test declines consent with ``state.oauth_decline = True`` or the query parameter ``deny=1``.
+A test declines consent with ``state.oauth_decline = True`` or the query parameter ``deny=1``;
+on Intuit, ``realm_hint=<realm id>`` picks the company (default: the first in ``state.qbo_companies``).
 
 Assumptions
 -----------

@@ -19,10 +19,11 @@ meets it:
 
 Bodies are JSON when the request's ``Accept`` names ``application/json`` and XML otherwise (the
 service's default). Every response carries a fresh ``intuit_tid`` (also as ``Intuit-Tid``).
-Validation lives in :mod:`ledgerlink.sandbox.qbo_entities`, the query language in
+Validation lives in :mod:`ledgerlink.sandbox.qbo_entities` (rules) and
+:mod:`ledgerlink.sandbox.qbo_schema` (known properties, fault texts), the query language in
 :mod:`ledgerlink.sandbox.qbo_query`.
 
-Assumptions (beyond those of the two modules above):
+Assumptions (beyond those of the entity, schema and query modules):
 
 - Company time is a fixed UTC-07:00 (the offset of the recorded fixtures); ``TxnDate`` defaults to
   the company's today on the sandbox clock.
@@ -32,6 +33,7 @@ Assumptions (beyond those of the two modules above):
   errors are not stored (they never reached the service).
 - Items of a batch cannot see records created earlier in the same batch (reads, references,
   queries, updates); uniqueness rules (6240, 6140) still see them.
+- Entity path segments must be lower case (``/invoice``, as every documented example writes them).
 - Request bodies must be JSON (``Content-Type: application/json``); XML request bodies, POSTed
   queries without ``application/text``, and writes to CompanyInfo/Preferences are refused.
 - The gateway's 403 body mirrors the 401 shape with ``ApplicationAuthorizationFailed`` and type
@@ -51,8 +53,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
-from xml.etree import ElementTree
+from typing import Any, TypeVar
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -60,26 +61,26 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ledgerlink.sandbox import qbo_query
-from ledgerlink.sandbox.qbo_entities import (
-    ENTITY_TYPES,
-    EntityType,
+from ledgerlink.sandbox.qbo_entities import ENTITY_TYPES, EntityType, entity_type
+from ledgerlink.sandbox.qbo_schema import (
     QboFault,
-    entity_type,
     object_not_found,
     required_parameter,
     stale_object,
     string_too_long,
+    to_json,
+    to_xml,
     unsupported_operation,
     unsupported_property,
 )
 from ledgerlink.sandbox.state import SandboxState
 
+T = TypeVar("T")
 COMPANY_TZ = timezone(timedelta(hours=-7))
 MAX_BATCH_ITEMS = 30
 MAX_REQUEST_ID = 50
 MAX_BATCH_REQUEST_ID = 36
 MAX_BATCH_ID_WITH_REQUEST_ID = 10
-XML_NAMESPACE = "http://schema.intuit.com/finance/v3"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -105,6 +106,7 @@ class Company:
     sequences: dict[str, int] = field(default_factory=dict)
     replies: dict[str, StoredReply] = field(default_factory=dict)
     hidden: set[tuple[str, str]] | None = None  # created earlier in the running batch
+    memos: dict[str, Any] = field(default_factory=dict)  # derived totals, dropped on every write
 
     # -- Books protocol --
     def visible(self, entity: str, record_id: str) -> dict[str, Any] | None:
@@ -123,6 +125,16 @@ class Company:
     def today(self) -> date:
         return self.moment().date()
 
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        if key not in self.memos:
+            self.memos[key] = compute()
+        value: T = self.memos[key]
+        return value
+
+    def changed(self) -> None:
+        """Forget derived totals: a record was written."""
+        self.memos.clear()
+
     # -- time and ids --
     def moment(self) -> datetime:
         return datetime.fromtimestamp(self.clock_now(), COMPANY_TZ)
@@ -139,69 +151,6 @@ class Company:
 
     def visible_rows(self, entity: str) -> list[dict[str, Any]]:
         return [r for r in self.rows(entity) if self.visible(entity, r["Id"]) is not None]
-
-
-# ---------------------------------------------------------------------------------------------
-# Wire encoding
-
-
-def to_json(value: Any) -> str:
-    """JSON text with Decimals written as plain numbers (``100.00`` stays ``100.00``)."""
-    if isinstance(value, Mapping):
-        return "{" + ",".join(f"{json.dumps(str(k))}:{to_json(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(to_json(v) for v in value) + "]"
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return json.dumps(value, ensure_ascii=False)
-
-
-_XML_ATTRIBUTES = {"domain", "sparse", "status", "startPosition", "maxResults", "totalCount", "bId"}
-
-
-def _xml_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return str(value)
-
-
-def _xml_fill(element: ElementTree.Element, value: Any) -> None:
-    if not isinstance(value, Mapping):
-        element.text = _xml_text(value)
-        return
-    if "value" in value and set(value) <= {"value", "name", "type"}:  # a reference: <ItemRef name="..">1</..>
-        element.text = _xml_text(value["value"])
-        for key in ("name", "type"):
-            if key in value:
-                element.set(key, _xml_text(value[key]))
-        return
-    for key, child in value.items():
-        as_attribute = (
-            key in _XML_ATTRIBUTES
-            or (element.tag == "Fault" and key == "type")
-            or (element.tag == "Error" and key in ("code", "element"))
-        )
-        if as_attribute:
-            if child is not None:
-                element.set(key, _xml_text(child))
-            continue
-        for item in child if isinstance(child, list) else [child]:
-            if item is not None:
-                _xml_fill(ElementTree.SubElement(element, key), item)
-
-
-def to_xml(envelope: Mapping[str, Any]) -> str:
-    """The service's XML form of an envelope: ``<IntuitResponse time=".."><Customer ..>``."""
-    root = ElementTree.Element("IntuitResponse", {"xmlns": XML_NAMESPACE})
-    for key, value in envelope.items():
-        if key == "time":
-            root.set("time", str(value))
-            continue
-        for item in value if isinstance(value, list) else [value]:
-            _xml_fill(ElementTree.SubElement(root, key), item)
-    return '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + ElementTree.tostring(root, "unicode")
 
 
 def _new_tid() -> str:
@@ -248,13 +197,16 @@ class QboEmulator:
     Python API (bypasses HTTP, auth and throttling, never validation)::
 
         emu.add_company(realm_id, name, *, country="US") -> Company
-        emu.add(realm_id, "Customer", {"DisplayName": "Ada"}) -> dict     # as the API would return it
-        emu.records(realm_id, "Invoice") -> list[dict]                     # every row, inactive included
-        emu.get(realm_id, "Invoice", "12") -> dict                          # KeyError if absent
-        emu.edit(realm_id, "Customer", "7", PrimaryPhone={...}) -> dict     # a user's edit in QBO: SyncToken+1
-        emu.void(realm_id, "Invoice", "12") -> dict                         # a user voids it in QBO
-        emu.delete(realm_id, "Invoice", "12") -> None                       # a user deletes it in QBO
+        emu.add(realm_id, "Customer", {"DisplayName": "Ada"}) -> dict   # as POST would return it
+        emu.records(realm_id, "Invoice") -> list[dict]                  # every row, inactive too
+        emu.get(realm_id, "Invoice", "12") -> dict                      # KeyError if absent
+        emu.edit(realm_id, "Customer", "7", Notes="x") -> dict          # a user's edit in QBO
+        emu.void(realm_id, "Invoice", "12") -> dict                     # a user voids it in QBO
+        emu.delete(realm_id, "Invoice", "12") -> None                   # a user deletes it in QBO
         emu.set_preference(realm_id, "SalesFormsPrefs", "CustomTxnNumbers", True)
+        emu.company(realm_id) -> Company                                # .today(), .tables, ...
+
+    Edits, voids and deletes bump ``SyncToken`` and ``MetaData.LastUpdatedTime`` as in QBO.
 
     Entity names are case-insensitive (``"invoice"`` works). Records come back rendered (Decimal
     amounts, ``" (deleted)"`` on inactive customers, computed customer balances).
@@ -288,19 +240,21 @@ class QboEmulator:
         with self._lock:
             company = self.company(realm_id)
             etype = _known(entity)
-            return etype.render(company, self._create(company, etype, copy.deepcopy(dict(body))))
+            return _wire_record(
+                etype.render(company, self._create(company, etype, copy.deepcopy(dict(body))))
+            )
 
     def records(self, realm_id: str, entity: str) -> list[dict[str, Any]]:
         with self._lock:
             company = self.company(realm_id)
             etype = _known(entity)
-            return [etype.render(company, r) for r in company.rows(etype.name)]
+            return [_wire_record(etype.render(company, r)) for r in company.rows(etype.name)]
 
     def get(self, realm_id: str, entity: str, record_id: str) -> dict[str, Any]:
         with self._lock:
             company = self.company(realm_id)
             etype = _known(entity)
-            return etype.render(company, company.tables[etype.name][str(record_id)])
+            return _wire_record(etype.render(company, company.tables[etype.name][str(record_id)]))
 
     def edit(self, realm_id: str, entity: str, record_id: str, **changes: Any) -> dict[str, Any]:
         """Apply a user's edit made in QBO itself: a sparse update with the current SyncToken."""
@@ -309,16 +263,15 @@ class QboEmulator:
             etype = _known(entity)
             current = company.tables[etype.name][str(record_id)]
             body = {"Id": current["Id"], "SyncToken": current["SyncToken"], "sparse": True, **changes}
-            return etype.render(company, self._update(company, etype, body))
+            return _wire_record(etype.render(company, self._update(company, etype, body)))
 
     def void(self, realm_id: str, entity: str, record_id: str) -> dict[str, Any]:
         with self._lock:
             company = self.company(realm_id)
             etype = _known(entity)
             current = company.tables[etype.name][str(record_id)]
-            return etype.render(
-                company, self._void(company, etype, {"Id": current["Id"], "SyncToken": current["SyncToken"]})
-            )
+            voided = self._void(company, etype, {"Id": current["Id"], "SyncToken": current["SyncToken"]})
+            return _wire_record(etype.render(company, voided))
 
     def delete(self, realm_id: str, entity: str, record_id: str) -> None:
         with self._lock:
@@ -346,6 +299,7 @@ class QboEmulator:
         }
 
     def _touch(self, company: Company, record: dict[str, Any]) -> None:
+        company.changed()
         record["SyncToken"] = str(int(record["SyncToken"]) + 1)
         record["MetaData"] = {**record["MetaData"], "LastUpdatedTime": company.stamp()}
 
@@ -380,6 +334,7 @@ class QboEmulator:
             **record,
         }
         company.tables.setdefault(etype.name, {})[stored["Id"]] = stored
+        company.changed()
         if company.hidden is not None:
             company.hidden.add((etype.name, stored["Id"]))
         return stored
@@ -431,9 +386,12 @@ class QboEmulator:
             raise unsupported_operation(f"Delete {etype.name}")
         current = self._current(company, etype, body)
         del company.tables[etype.name][current["Id"]]
+        company.changed()
+        # Kept for change data capture, which reports deletions (§3.2).
         company.tombstones.setdefault(etype.name, {})[current["Id"]] = {
-            **current,
-            "LastUpdatedTime": company.stamp(),
+            "Id": current["Id"],
+            "status": "Deleted",
+            "MetaData": {**current["MetaData"], "LastUpdatedTime": company.stamp()},
         }
         return {"domain": "QBO", "status": "Deleted", "Id": current["Id"]}
 
@@ -612,7 +570,7 @@ class QboEmulator:
         )
 
     def _read(self, company: Company, etype: EntityType, record_id: str) -> dict[str, Any]:
-        if not record_id.isdigit():
+        if not (record_id.isascii() and record_id.isdigit()):
             raise QboFault(
                 "2030", "Invalid ID", f"Id should be a valid number. Supplied value:{record_id}", element="Id"
             )

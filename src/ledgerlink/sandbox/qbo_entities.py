@@ -1,362 +1,73 @@
-"""What the QBO emulator knows about each entity: its wire shape, its rules and its computed fields.
+"""What the QBO emulator knows about each entity: its rules and its computed fields.
 
 Every entity is an :class:`EntityType`. The emulator (``qbo.py``) owns storage, ids, SyncTokens
-and HTTP; an entity type only turns a candidate record into a valid stored one
-(:meth:`EntityType.complete`) or refuses it with a :class:`QboFault`, and decorates a stored record
-for output (:meth:`EntityType.render`). Adding Payment, CreditMemo, JournalEntry, Deposit, Purchase
-or TimeActivity means writing one more subclass and registering it in :data:`ENTITY_TYPES`.
+and HTTP; an entity type turns a candidate record into a valid stored one
+(:meth:`EntityType.complete`) or refuses it with a :class:`~ledgerlink.sandbox.qbo_schema.QboFault`,
+and decorates a stored record for output (:meth:`EntityType.render`). Adding Payment, CreditMemo,
+JournalEntry, Deposit, Purchase or TimeActivity means one more subclass (and its shape in
+``qbo_schema.py``) registered in :data:`ENTITY_TYPES`; a sales form also joins the DocNumber space by
+setting ``doc_number_label``.
 
-Fault codes and texts follow the reference (§5.2, §5.3, §2.1, §2.6, §7) and the recorded fixtures it
-cites. Assumptions (where the reference is silent, the stricter reading is taken):
+Assumptions (where the reference is silent, the stricter reading is taken):
 
-- Unknown request properties are refused at every nesting level (2010, §7.10); property names are
-  case-sensitive, as in the service's JSON binding.
 - Duplicate names (6240) compare trimmed and case-insensitively; inactive records keep their name.
   Items and accounts are unique within their own list.
 - Names with ``:``, tab or newline, and emails without ``@`` and ``.``, are 6000 Business Validation
   Errors (the reference documents the rule, not its code). Account names also refuse ``"``.
 - Only inactive *customers* are rendered with `` (deleted)`` appended to DisplayName and
-  FullyQualifiedName (the one recorded example, §1.5); the stored name stays bare.
+  FullyQualifiedName (the one recorded example, §1.5); the stored name stays bare, and a client
+  that sends the suffixed name back in an update has it stripped.
+- Limits of §2.1 apply to vendors and employees as well as customers.
 - Invoice: every SalesItemLineDetail needs an ItemRef; line amounts are rounded half-up to the cent;
   a negative invoice total is refused (6000); ``DueDate`` defaults to ``TxnDate``; line ``TaxCodeRef``
-  defaults to ``NON`` and must be ``TAX`` or ``NON`` in US companies (6100). Client-sent
-  SubTotalLineDetail lines are dropped and one computed subtotal line is appended.
+  defaults to ``NON`` and must be ``TAX`` or ``NON`` in US companies (6100); no sales tax is
+  computed. Client-sent SubTotalLineDetail lines are dropped and one computed subtotal line is
+  appended. Without custom transaction numbers, DocNumber continues from the highest numeric one
+  (from 1001). A TxnDate on or before ``BookCloseDate`` is 6210.
 - Invoice void zeroes every line ``Amount`` (and ``Qty`` where given), ``TotalAmt``, ``Balance`` and
   sets ``PrivateNote`` to "Voided".
 - Item: ``Type`` is required; Service and NonInventory items need an ``IncomeAccountRef`` (2020),
   which must name an existing account (2500) that is active (610).
 - Account: ``Classification`` is derived from ``AccountType``; an ``AccountSubType`` sent alone must
   be one the emulator can map to a type.
-- A customer with a non-zero balance cannot be made inactive (6000 "Delete List Has Balance Error").
+- A customer's ``Balance`` is its opening balance plus its invoices' balances; a customer with a
+  non-zero balance cannot be made inactive (6000 "Delete List Has Balance Error").
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import copy
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 
+from ledgerlink.sandbox.qbo_schema import (
+    ACCOUNT_SHAPE,
+    COMPANY_INFO_SHAPE,
+    CUSTOMER_SHAPE,
+    EMPLOYEE_SHAPE,
+    INVOICE_SHAPE,
+    ITEM_SHAPE,
+    PREFERENCES_SHAPE,
+    VENDOR_SHAPE,
+    QboFault,
+    Shape,
+    business_validation,
+    duplicate_name,
+    object_not_found,
+    required_parameter,
+    string_too_long,
+    unsupported_operation,
+    unsupported_property,
+)
+
+T = TypeVar("T")
 CENT = Decimal("0.01")
 INACTIVE_SUFFIX = " (deleted)"
 NAME_LIST_ENTITIES = ("Customer", "Vendor", "Employee")
 USD = {"value": "USD", "name": "United States Dollar"}
-
-
-# ---------------------------------------------------------------------------------------------
-# Faults
-
-
-class QboFault(Exception):
-    """An error the service answers with: one entry of ``Fault.Error[]`` plus HTTP status and type."""
-
-    def __init__(
-        self,
-        code: str,
-        message: str,
-        detail: str,
-        *,
-        element: str = "",
-        status: int = 400,
-        kind: str = "ValidationFault",
-    ) -> None:
-        super().__init__(f"{code} {message}: {detail}")
-        self.code = code
-        self.message = message
-        self.detail = detail
-        self.element = element
-        self.status = status
-        self.kind = kind
-
-    def error(self) -> dict[str, Any]:
-        return {"Message": self.message, "Detail": self.detail, "code": self.code, "element": self.element}
-
-    def envelope(self) -> dict[str, Any]:
-        return {"Fault": {"Error": [self.error()], "type": self.kind}}
-
-
-def object_not_found() -> QboFault:
-    return QboFault(
-        "610",
-        "Object Not Found",
-        "Object Not Found : Something you're trying to use has been made inactive. "
-        "Check the fields with accounts, customers, items, vendors or employees.",
-    )
-
-
-def required_parameter(name: str) -> QboFault:
-    return QboFault(
-        "2020",
-        "Required param missing, need to supply the required value for the API",
-        f"Required parameter {name} is missing in the request",
-        element=name,
-    )
-
-
-def string_too_long(name: str, limit: int, supplied: int) -> QboFault:
-    return QboFault(
-        "2050",
-        "String length is either shorter or longer than supported by specification",
-        f"String length specified does not match the supported length. "
-        f"Min:0 Max:{limit:,} supported. Supplied length:{supplied:,}",
-        element=name,
-    )
-
-
-def unsupported_property(detail: str) -> QboFault:
-    return QboFault(
-        "2010",
-        "Request has invalid or unsupported property",
-        f"Property Name:{detail} specified is unsupported or invalid",
-    )
-
-
-def business_validation(
-    detail: str, message: str = "A business validation error has occurred while processing your request"
-) -> QboFault:
-    return QboFault("6000", message, f"Business Validation Error: {detail}")
-
-
-def duplicate_name(detail: str) -> QboFault:
-    return QboFault("6240", "Duplicate Name Exists Error", f"The name supplied already exists. : {detail}")
-
-
-def stale_object() -> QboFault:
-    return QboFault(
-        "5010",
-        "Stale Object Error",
-        "Stale Object Error : You and Sandbox User were working on this at the same time. "
-        "Sandbox User finished before you did, so your work was not saved.",
-    )
-
-
-def unsupported_operation(detail: str) -> QboFault:
-    return QboFault("500", "Unsupported Operation", f"Operation {detail} is not supported.")
-
-
-# ---------------------------------------------------------------------------------------------
-# Wire shapes: which properties the service's schema knows, per class
-
-
-@dataclass(frozen=True)
-class Shape:
-    """A class of the v3 schema: its property names and, for nested ones, their shapes.
-
-    A property maps to None (a scalar), a Shape (an object) or a one-element tuple (a list of
-    that shape).
-    """
-
-    java_name: str
-    properties: Mapping[str, Shape | tuple[Shape] | None]
-
-    def check(self, body: Any, path: str = "") -> None:
-        """Raise 2010 for a property this class does not know, at any depth."""
-        if not isinstance(body, Mapping):
-            raise unsupported_property(f"{path or self.java_name} must be an object")
-        for key, value in body.items():
-            if key not in self.properties:
-                raise unsupported_property(
-                    f'Unrecognized field "{key}" (class com.intuit.schema.finance.v3.{self.java_name}), '
-                    f"not marked as ignorable ({len(self.properties)} known properties)"
-                )
-            kind = self.properties[key]
-            where = f"{path}.{key}" if path else key
-            if value is None:
-                continue
-            if isinstance(kind, Shape):
-                kind.check(value, where)
-            elif isinstance(kind, tuple):
-                if not isinstance(value, list):
-                    raise unsupported_property(f"{where} must be a list")
-                for item in value:
-                    kind[0].check(item, where)
-            elif isinstance(value, Mapping | list):
-                raise unsupported_property(f"{where} must be a single value")
-
-    def scalar_or_reference(self, name: str) -> bool:
-        kind = self.properties.get(name)
-        return kind is None or (isinstance(kind, Shape) and kind.java_name == "ReferenceType")
-
-
-def shape(java_name: str, scalars: str, **nested: Shape | tuple[Shape]) -> Shape:
-    properties: dict[str, Shape | tuple[Shape] | None] = dict.fromkeys(scalars.split())
-    properties.update(nested)
-    return Shape(java_name, properties)
-
-
-REF = shape("ReferenceType", "value name type")
-EMAIL = shape("EmailAddress", "Id Address Default Tag")
-PHONE = shape(
-    "TelephoneNumber", "Id DeviceType CountryCode AreaCode ExchangeCode Extension FreeFormNumber Default Tag"
-)
-WEB = shape("WebSiteAddress", "Id URI Default Tag")
-ADDRESS = shape(
-    "PhysicalAddress",
-    "Id Line1 Line2 Line3 Line4 Line5 City Country CountryCode County CountrySubDivisionCode PostalCode "
-    "PostalCodeSuffix Lat Long Tag Note",
-)
-METADATA = shape(
-    "ModificationMetaData",
-    "CreateTime LastUpdatedTime LastChangedInQB Synchronized",
-    CreatedByRef=REF,
-    LastModifiedByRef=REF,
-)
-MEMO = shape("MemoRef", "value id")
-CUSTOM_FIELD = shape("CustomField", "DefinitionId Name Type StringValue BooleanValue DateValue NumberValue")
-LINKED_TXN = shape("LinkedTxn", "TxnId TxnType TxnLineId")
-MARKUP = shape("MarkupInfo", "PercentBased Value Percent", PriceLevelRef=REF, MarkUpIncomeAccountRef=REF)
-SALES_ITEM_DETAIL = shape(
-    "SalesItemLineDetail",
-    "UnitPrice RatePercent Qty ServiceDate TaxInclusiveAmt DiscountRate DiscountAmt",
-    ItemRef=REF,
-    ClassRef=REF,
-    PriceLevelRef=REF,
-    MarkupInfo=MARKUP,
-    UOMRef=REF,
-    ItemAccountRef=REF,
-    InventorySiteRef=REF,
-    TaxCodeRef=REF,
-    TaxClassificationRef=REF,
-)
-DISCOUNT_DETAIL = shape(
-    "DiscountLineDetail",
-    "PercentBased DiscountPercent",
-    DiscountRef=REF,
-    DiscountAccountRef=REF,
-    ClassRef=REF,
-    TaxCodeRef=REF,
-)
-SUBTOTAL_DETAIL = shape("SubTotalLineDetail", "", ItemRef=REF)
-DESCRIPTION_DETAIL = shape("DescriptionLineDetail", "ServiceDate", TaxCodeRef=REF)
-SALES_LINE = shape(
-    "Line",
-    "Id LineNum Description Amount DetailType",
-    LinkedTxn=(LINKED_TXN,),
-    CustomField=(CUSTOM_FIELD,),
-    SalesItemLineDetail=SALES_ITEM_DETAIL,
-    DiscountLineDetail=DISCOUNT_DETAIL,
-    SubTotalLineDetail=SUBTOTAL_DETAIL,
-    DescriptionLineDetail=DESCRIPTION_DETAIL,
-)
-TAX_LINE = shape(
-    "Line",
-    "Id LineNum Description Amount DetailType",
-    TaxLineDetail=shape(
-        "TaxLineDetail",
-        "PercentBased TaxPercent NetAmountTaxable TaxInclusiveAmount OverrideDeltaAmount",
-        TaxRateRef=REF,
-    ),
-)
-TXN_TAX_DETAIL = shape("TxnTaxDetail", "TotalTax", TxnTaxCodeRef=REF, TaxLine=(TAX_LINE,))
-
-_COMMON = "Id SyncToken domain sparse status"
-_PERSON = "Title GivenName MiddleName FamilyName Suffix DisplayName PrintOnCheckName Active"
-
-CUSTOMER_SHAPE = shape(
-    "Customer",
-    f"{_COMMON} {_PERSON} CompanyName FullyQualifiedName Notes Job BillWithParent Level Taxable "
-    "PreferredDeliveryMethod Balance BalanceWithJobs OpenBalanceDate ResaleNum PrimaryTaxIdentifier IsProject "
-    "TaxExemptionReasonId GSTIN BusinessNumber GSTRegistrationType SecondaryTaxIdentifier Source",
-    MetaData=METADATA,
-    PrimaryEmailAddr=EMAIL,
-    PrimaryPhone=PHONE,
-    Mobile=PHONE,
-    AlternatePhone=PHONE,
-    Fax=PHONE,
-    WebAddr=WEB,
-    BillAddr=ADDRESS,
-    ShipAddr=ADDRESS,
-    ParentRef=REF,
-    DefaultTaxCodeRef=REF,
-    SalesTermRef=REF,
-    PaymentMethodRef=REF,
-    CurrencyRef=REF,
-    ARAccountRef=REF,
-    CustomerTypeRef=REF,
-)
-VENDOR_SHAPE = shape(
-    "Vendor",
-    f"{_COMMON} {_PERSON} CompanyName AcctNum TaxIdentifier Vendor1099 BillRate CostRate Balance GSTIN "
-    "BusinessNumber T4AEligible T5018Eligible HasTPAR Source",
-    MetaData=METADATA,
-    PrimaryEmailAddr=EMAIL,
-    PrimaryPhone=PHONE,
-    Mobile=PHONE,
-    AlternatePhone=PHONE,
-    Fax=PHONE,
-    WebAddr=WEB,
-    BillAddr=ADDRESS,
-    TermRef=REF,
-    APAccountRef=REF,
-    CurrencyRef=REF,
-)
-EMPLOYEE_SHAPE = shape(
-    "Employee",
-    f"{_COMMON} {_PERSON} EmployeeNumber SSN BillableTime BillRate CostRate HiredDate ReleasedDate BirthDate "
-    "Gender UseTimeEntry Organization",
-    MetaData=METADATA,
-    PrimaryEmailAddr=EMAIL,
-    PrimaryPhone=PHONE,
-    Mobile=PHONE,
-    PrimaryAddr=ADDRESS,
-)
-ITEM_SHAPE = shape(
-    "Item",
-    f"{_COMMON} Name Sku Description Type Active UnitPrice Taxable SalesTaxIncluded PurchaseDesc PurchaseCost "
-    "PurchaseTaxIncluded SubItem FullyQualifiedName TrackQtyOnHand QtyOnHand InvStartDate Level ReorderPoint "
-    "AbatementRate ReverseChargeRate ServiceType ItemCategoryType Source",
-    MetaData=METADATA,
-    IncomeAccountRef=REF,
-    ExpenseAccountRef=REF,
-    AssetAccountRef=REF,
-    SalesTaxCodeRef=REF,
-    PurchaseTaxCodeRef=REF,
-    ParentRef=REF,
-    ClassRef=REF,
-    PrefVendorRef=REF,
-    TaxClassificationRef=REF,
-)
-ACCOUNT_SHAPE = shape(
-    "Account",
-    f"{_COMMON} Name AcctNum Description Classification AccountType AccountSubType SubAccount FullyQualifiedName "
-    "Active CurrentBalance CurrentBalanceWithSubAccounts TxnLocationType AccountAlias",
-    MetaData=METADATA,
-    ParentRef=REF,
-    CurrencyRef=REF,
-    TaxCodeRef=REF,
-)
-INVOICE_SHAPE = shape(
-    "Invoice",
-    f"{_COMMON} DocNumber TxnDate DueDate PrivateNote GlobalTaxCalculation ApplyTaxAfterDiscount ExchangeRate "
-    "Deposit Balance HomeBalance TotalAmt HomeTotalAmt PrintStatus EmailStatus AllowIPNPayment AllowOnlinePayment "
-    "AllowOnlineCreditCardPayment AllowOnlineACHPayment InvoiceLink ShipDate TrackingNum TxnSource TxnStatus "
-    "PONumber FOB AutoDocNumber FreeFormAddress TransactionLocationType",
-    MetaData=METADATA,
-    CustomerRef=REF,
-    Line=(SALES_LINE,),
-    SalesTermRef=REF,
-    CustomerMemo=MEMO,
-    BillEmail=EMAIL,
-    BillEmailCc=EMAIL,
-    BillEmailBcc=EMAIL,
-    BillAddr=ADDRESS,
-    ShipAddr=ADDRESS,
-    ShipFromAddr=ADDRESS,
-    CustomField=(CUSTOM_FIELD,),
-    TxnTaxDetail=TXN_TAX_DETAIL,
-    ClassRef=REF,
-    DepartmentRef=REF,
-    CurrencyRef=REF,
-    DepositToAccountRef=REF,
-    LinkedTxn=(LINKED_TXN,),
-    ShipMethodRef=REF,
-    PaymentMethodRef=REF,
-    SalesRepRef=REF,
-    RecurDataRef=REF,
-    TaxExemptionRef=REF,
-    ProjectRef=REF,
-)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -379,6 +90,10 @@ class Books(Protocol):
     def preference(self, section: str, name: str) -> Any: ...
 
     def today(self) -> date: ...
+
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()``, remembered until the books next change (for totals over many rows)."""
+        ...
 
 
 # ---------------------------------------------------------------------------------------------
@@ -509,18 +224,10 @@ class EntityType:
 
     def render(self, books: Books, record: Mapping[str, Any]) -> dict[str, Any]:
         """The record as the API returns it (a copy)."""
-        return _deep_copy(record)
+        return copy.deepcopy(dict(record))
 
     def void(self, record: dict[str, Any]) -> None:
         raise unsupported_operation("Void")
-
-
-def _deep_copy(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _deep_copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_deep_copy(v) for v in value]
-    return value
 
 
 # -- Customer, Vendor, Employee ------------------------------------------------------------
@@ -586,7 +293,8 @@ class NameListEntity(EntityType):
                 raise QboFault(
                     "6080",
                     "No Name Provided",
-                    "Title, GivenName, MiddleName, FamilyName, DisplayName, Suffix - one of these must be non-empty",
+                    "Title, GivenName, MiddleName, FamilyName, DisplayName, Suffix - "
+                    "one of these must be non-empty",
                 )
             record["DisplayName"] = " ".join(parts)
         check_name_characters(record, ("DisplayName", "PrintOnCheckName", *_NAME_PARTS))
@@ -667,12 +375,12 @@ class CustomerType(NameListEntity):
         record.setdefault("BillWithParent", False)
         record.setdefault("PreferredDeliveryMethod", "Print")
         record.setdefault("CurrencyRef", dict(USD))
-        if previous is not None and previous.get("Active") is True and record["Active"] is False:
-            if record_id is not None and _customer_balance(books, record_id, record) != 0:
-                raise business_validation(
-                    "The balance on this customer is not zero; it cannot be made inactive.",
-                    message="Delete List Has Balance Error",
-                )
+        deactivating = previous is not None and previous.get("Active") is True and record["Active"] is False
+        if deactivating and record_id is not None and _customer_balance(books, record_id, record) != 0:
+            raise business_validation(
+                "The balance on this customer is not zero; it cannot be made inactive.",
+                message="Delete List Has Balance Error",
+            )
 
     def render(self, books: Books, record: Mapping[str, Any]) -> dict[str, Any]:
         out = super().render(books, record)
@@ -684,14 +392,17 @@ class CustomerType(NameListEntity):
 
 
 def _open_invoice_total(books: Books, customer_id: str) -> Decimal:
-    return sum(
-        (
-            Decimal(inv.get("Balance", 0))
-            for inv in books.rows("Invoice")
-            if reference_id(inv, "CustomerRef") == customer_id
-        ),
-        Decimal(0),
-    )
+    return books.memo("open invoice totals", lambda: _open_invoice_totals(books)).get(customer_id, Decimal(0))
+
+
+def _open_invoice_totals(books: Books) -> dict[str, Decimal]:
+    """Each customer's open invoice balance, in one pass over the invoices."""
+    totals: dict[str, Decimal] = {}
+    for invoice in books.rows("Invoice"):
+        customer = reference_id(invoice, "CustomerRef")
+        if customer is not None:
+            totals[customer] = totals.get(customer, Decimal(0)) + Decimal(invoice.get("Balance", 0))
+    return totals
 
 
 def _customer_balance(books: Books, customer_id: str, record: Mapping[str, Any]) -> Decimal:
@@ -966,16 +677,16 @@ class InvoiceType(EntityType):
                     raise QboFault(
                         "6140",
                         "Duplicate Document Number Error",
-                        "Duplicate Document Number Error : You must specify a different number. This number has "
-                        f"already been used. DocNumber={doc_number} is assigned to TxnType={label} with "
-                        f"TxnId={other['Id']}",
+                        "Duplicate Document Number Error : You must specify a different number. "
+                        f"This number has already been used. DocNumber={doc_number} is assigned to "
+                        f"TxnType={label} with TxnId={other['Id']}",
                     )
 
     def _complete_lines(
         self, books: Books, lines: Any, previous: Mapping[str, Any] | None
     ) -> tuple[list[dict[str, Any]], Decimal, Decimal]:
         previous_ids = {str(line.get("Id")) for line in (previous or {}).get("Line", []) if line.get("Id")}
-        next_id = max((int(i) for i in previous_ids if i.isdigit()), default=0) + 1
+        next_id = max((int(i) for i in previous_ids if i.isascii() and i.isdigit()), default=0) + 1
         kept: list[dict[str, Any]] = []
         subtotal = Decimal(0)
         discounts: list[dict[str, Any]] = []
@@ -1005,8 +716,10 @@ class InvoiceType(EntityType):
         discount_total = Decimal(0)
         for line in discounts:
             discount_total += self._complete_discount_line(line, subtotal)
-        for number, line in enumerate(kept, start=1):
-            line["LineNum"] = number
+        kept = [
+            {"Id": line.pop("Id"), "LineNum": number, **{k: v for k, v in line.items() if k != "LineNum"}}
+            for number, line in enumerate(kept, start=1)
+        ]
         kept.append({"Amount": cents(subtotal), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}})
         return kept, subtotal, discount_total
 
@@ -1074,13 +787,17 @@ class InvoiceType(EntityType):
         record["PrivateNote"] = "Voided"
 
 
+def _is_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
 def _next_doc_number(books: Books) -> str:
     """Continue the company's sales-form numbering: one past the highest numeric DocNumber (from 1001)."""
     numbers = [
         int(str(r["DocNumber"]))
         for entity in SALES_FORMS
         for r in books.rows(entity)
-        if str(r.get("DocNumber", "")).isdigit()
+        if _is_digits(str(r.get("DocNumber", "")))
     ]
     return str(max(numbers, default=1000) + 1)
 
@@ -1091,57 +808,6 @@ def _next_doc_number(books: Books) -> str:
 @dataclass(frozen=True)
 class CompanyDocumentType(EntityType):
     writable_by_api: bool = False
-
-
-COMPANY_INFO_SHAPE = shape(
-    "CompanyInfo",
-    f"{_COMMON} CompanyName LegalName CompanyStartDate FiscalYearStartMonth Country SupportedLanguages "
-    "DefaultTimeZone",
-    MetaData=METADATA,
-    CompanyAddr=ADDRESS,
-    LegalAddr=ADDRESS,
-    CustomerCommunicationAddr=ADDRESS,
-    PrimaryPhone=PHONE,
-    Email=EMAIL,
-    WebAddr=WEB,
-    NameValue=(shape("NameValue", "Name Value"),),
-)
-PREFERENCES_SHAPE = shape(
-    "Preferences",
-    _COMMON,
-    MetaData=METADATA,
-    AccountingInfoPrefs=shape(
-        "AccountingInfoPrefs",
-        "TrackDepartments DepartmentTerminology "
-        "ClassTrackingPerTxn ClassTrackingPerTxnLine CustomerTerminology BookCloseDate "
-        "FirstMonthOfFiscalYear UseAccountNumbers TaxYearMonth",
-    ),
-    SalesFormsPrefs=shape(
-        "SalesFormsPrefs",
-        "CustomTxnNumbers AllowDeposit AllowDiscount AllowServiceDate "
-        "AutoApplyCredit AutoApplyPayments DefaultTerms AllowShipping AllowEstimates "
-        "ETransactionEnabledStatus ETransactionAttachPDF ETransactionPaymentEnabled "
-        "IPNSupportEnabled UsingPriceLevels UsingProgressInvoicing DefaultCustomerMessage",
-        CustomField=(shape("CustomFieldDefinition", "CustomField"),),
-    ),
-    VendorAndPurchasesPrefs=shape(
-        "VendorAndPurchasesPrefs",
-        "BillableExpenseTracking TrackingByCustomer DefaultTerms DefaultMarkup",
-        POCustomField=(shape("CustomFieldDefinition", "CustomField"),),
-    ),
-    TimeTrackingPrefs=shape(
-        "TimeTrackingPrefs",
-        "UseServices BillCustomers ShowBillRateToAll WorkWeekStartDate MarkTimeEntriesBillable",
-    ),
-    TaxPrefs=shape("TaxPrefs", "UsingSalesTax PartnerTaxEnabled", TaxGroupCodeRef=REF),
-    CurrencyPrefs=shape("CurrencyPrefs", "MultiCurrencyEnabled", HomeCurrency=REF),
-    ReportPrefs=shape("ReportPrefs", "ReportBasis CalcAgingReportFromTxnDate"),
-    OtherPrefs=shape("OtherPrefs", "", NameValue=(shape("NameValue", "Name Value"),)),
-    EmailMessagesPrefs=shape("EmailMessagesPrefs", ""),
-    ProductAndServicesPrefs=shape(
-        "ProductAndServicesPrefs", "ForSales ForPurchase QuantityWithPriceAndRate QuantityOnHand"
-    ),
-)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ Assumptions (not settled by the reference):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -416,6 +416,10 @@ def _as_instant(text: str, default_tz: tzinfo) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=default_tz)
 
 
+def _is_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
 def _as_decimal(value: Any) -> Decimal | None:
     if isinstance(value, bool):
         return None
@@ -440,7 +444,7 @@ def _comparable(actual: Any, value: Value) -> tuple[Any, Any] | None:
         left = _as_instant(actual, UTC)
         right = _as_instant(value.text, left.tzinfo if left and left.tzinfo else UTC)
         return (left, right) if left is not None and right is not None else None
-    if actual.isdigit() and value.text.isdigit():
+    if _is_digits(actual) and _is_digits(value.text):
         return int(actual), int(value.text)
     return actual, value.text
 
@@ -492,12 +496,16 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     if isinstance(value, int | float | Decimal):
         return (2, Decimal(str(value)))
     if isinstance(value, str):
-        if value.isdigit():
+        if _is_digits(value):
             return (2, Decimal(value))
         if _DATETIME.match(value) and (moment := _as_instant(value, UTC)) is not None:
             return (3, moment.timestamp())
         return (4, value)
     return (5, str(value))
+
+
+def _ordering(prop: str) -> Callable[[Mapping[str, Any]], tuple[int, Any]]:
+    return lambda row: _sort_key(lookup(row, prop))
 
 
 @dataclass(frozen=True)
@@ -531,12 +539,7 @@ def run(
         selected = [row for row in selected if row.get("Active", True) is True]
     selected.sort(key=lambda row: _sort_key(lookup(row, "Id")))
     for order in reversed(query.order_by):  # stable sorts, last key first
-        selected.sort(key=lambda row, o=order: _sort_key(lookup(row, o.prop)), reverse=order.descending)
+        selected.sort(key=_ordering(order.prop), reverse=order.descending)
     start = query.start_position - 1
     page = selected[start : start + query.max_results]
     return QueryResult(page, len(selected), query.start_position)
-
-
-def property_names(rows: Sequence[Mapping[str, Any]]) -> set[str]:
-    """Lower-cased top-level property names present in ``rows`` (a helper for ``queryable``)."""
-    return {key.lower() for row in rows for key in row}

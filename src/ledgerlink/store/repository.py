@@ -572,6 +572,11 @@ class Store:
         with self._transaction() as session:
             session.execute(delete(LockRow).filter_by(name=name, owner=owner))
 
+    def lock_owner(self, name: str) -> str | None:
+        """Who holds the lock ``name`` now (expired or not), or None."""
+        row = self._lock_row(name)
+        return row.owner if row is not None else None
+
     def _lock_row(self, name: str) -> LockRow | None:
         with self._transaction() as session:
             return session.get(LockRow, name)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,6 +28,7 @@ from ledgerlink.domain import Contact, Invoice
 from ledgerlink.errors import (
     ApiError,
     LedgerlinkError,
+    LockHeldError,
     MappingMissingError,
     RateLimitedError,
     RecordError,
@@ -120,7 +121,7 @@ class SyncPass:
     def run(self, *, dry_run: bool = False) -> PassResult:
         """Run one pass; return what it did. Systemic faults raise after the run row is closed."""
         if not dry_run:
-            self.store.acquire_lock(LOCK_NAME, self.owner, LOCK_TTL_SECONDS)
+            self._lock()
         result = PassResult(run_id=self.store.start_run(dry_run=dry_run), dry_run=dry_run)
         try:
             self._run(result)
@@ -151,7 +152,20 @@ class SyncPass:
                 self.store.release_lock(LOCK_NAME, self.owner)
         return result
 
+    def _lock(self) -> None:
+        """Take the pass lock; a lock left by a crashed pass on this machine is taken over at once."""
+        try:
+            self.store.acquire_lock(LOCK_NAME, self.owner, LOCK_TTL_SECONDS)
+        except LockHeldError:
+            holder = self.store.lock_owner(LOCK_NAME)
+            if holder is None or not _dead_here(holder):
+                raise
+            log.warning("taking over the pass lock of %s: that process no longer runs", holder)
+            self.store.release_lock(LOCK_NAME, holder)
+            self.store.acquire_lock(LOCK_NAME, self.owner, LOCK_TTL_SECONDS)
+
     def _run(self, result: PassResult) -> None:
+        started = self.clock()
         leftovers = [] if result.dry_run else self.store.open_intents(self.conn)
         pending = {(i.kind, i.source_id): i.key for i in leftovers}
         scope = invoice_flow.InvoiceScope(
@@ -170,8 +184,10 @@ class SyncPass:
         if result.interrupted:
             return
 
-        names = {c.source_id: c.name for c in contacts}
-        contact_links: dict[str, LinkView] = dict(self.store.links(self.conn, contact_flow.KIND))
+        stored = self.store.links(self.conn, contact_flow.KIND)
+        names = {s: str(link.snapshot["name"]) for s, link in stored.items() if link.snapshot}
+        names.update({c.source_id: c.name for c in contacts})
+        contact_links: dict[str, LinkView] = dict(stored)
         if result.dry_run:
             for action in contact_actions:
                 if action.op in (Op.CREATE, Op.LINK):
@@ -182,19 +198,16 @@ class SyncPass:
         self._close_leftovers(leftovers, invoice_flow.KIND)
         if result.interrupted or result.dry_run:
             return
-        self._advance(STREAM_BILLS, (i.updated_at for i in invoices))
-        self._advance(STREAM_CONTACTS, (c.updated_at for c in contacts))
+        # High-water marks are the pass start, never later: a change made while this pass was
+        # reading is re-read next time (with OVERLAP for clock skew), never skipped.
+        self.store.set_cursor(self.conn, STREAM_BILLS, started)
+        self.store.set_cursor(self.conn, STREAM_CONTACTS, started)
 
     # -- reading -------------------------------------------------------------------------------
 
     def _since(self, stream: str) -> datetime | None:
         mark = self.store.cursor(self.conn, stream)
         return mark - OVERLAP if mark else None
-
-    def _advance(self, stream: str, stamps: Iterable[datetime | None]) -> None:
-        seen = [s for s in stamps if s is not None]
-        if seen:
-            self.store.set_cursor(self.conn, stream, max(seen))
 
     def _changed_invoices(self, extra_ids: Collection[str]) -> list[Invoice]:
         start = self.config.sync.start_date
@@ -392,6 +405,20 @@ class SyncPass:
         for intent in leftovers:
             if intent.kind == kind:
                 self.store.fail_intent(intent.key, "superseded: resolved by lookup in a later pass")
+
+
+def _dead_here(owner: str) -> bool:
+    """Whether a lock owner "host:pid" names this machine and a process that no longer exists."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _snapshot(payload: object) -> dict[str, Any] | None:

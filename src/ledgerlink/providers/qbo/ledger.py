@@ -153,7 +153,7 @@ class QboLedger:
         except ConflictError:
             fresh = str(self._client.read(entity, target_id).get("SyncToken"))
             body = {"Id": target_id, "SyncToken": fresh, **fields()}
-            return _written(self._client.update(entity, body, request_id=f"{key}-r"))
+            return _written(self._client.update(entity, body, request_id=f"{key[:48]}-r"))
 
     # -- errors --------------------------------------------------------------------------------
 

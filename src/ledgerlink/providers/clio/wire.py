@@ -1,0 +1,217 @@
+"""Clio Manage v4 records as they arrive on the wire: frozen pydantic models, money as Decimal.
+
+Field names are Clio's (``reference/clio.md`` §3). Unknown fields are ignored and enum-like
+values (bill ``state``, line ``kind``, activity ``type``) are plain strings, because Clio adds
+enum values without a new API version (§1.7). The client asks for exactly these fields; see the
+``*_FIELDS`` constants in :mod:`ledgerlink.providers.clio.client`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict
+
+ZERO = Decimal("0")
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class ClioRef(_Wire):
+    """A nested record of which only the id was asked for."""
+
+    id: int
+
+
+class ClioNamed(ClioRef):
+    name: str | None = None
+
+
+class ClioAccount(ClioNamed):
+    """The Clio account: the firm."""
+
+
+class ClioUser(_Wire):
+    id: int
+    name: str | None = None
+    email: str | None = None
+    enabled: bool = True
+    account_owner: bool = False
+    subscription_type: str | None = None
+    roles: tuple[str, ...] = ()
+    account: ClioAccount | None = None
+
+
+class ClioEmailAddress(_Wire):
+    id: int | None = None
+    address: str
+    name: str | None = None
+    primary: bool = False
+
+
+class ClioPhoneNumber(_Wire):
+    id: int | None = None
+    number: str
+    name: str | None = None
+    primary: bool = False
+
+
+class ClioAddress(_Wire):
+    id: int | None = None
+    name: str | None = None
+    street: str | None = None
+    city: str | None = None
+    province: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+    primary: bool = False
+
+
+class ClioContact(_Wire):
+    id: int
+    etag: str | None = None
+    type: str  # "Person" | "Company"
+    name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    is_client: bool = False
+    primary_email_address: str | None = None
+    primary_phone_number: str | None = None
+    email_addresses: tuple[ClioEmailAddress, ...] = ()
+    phone_numbers: tuple[ClioPhoneNumber, ...] = ()
+    addresses: tuple[ClioAddress, ...] = ()
+    company: ClioNamed | None = None
+    sales_tax_number: str | None = None
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+
+
+class ClioMatterRef(ClioRef):
+    display_number: str | None = None
+
+
+class ClioBillRef(ClioRef):
+    number: str | None = None
+
+
+class ClioCurrency(_Wire):
+    code: str | None = None
+
+
+class ClioInterest(_Wire):
+    total: Decimal = ZERO
+
+
+class ClioBill(_Wire):
+    id: int
+    etag: str | None = None
+    number: str
+    state: str  # draft | awaiting_approval | awaiting_payment | paid | void | deleted (+ future values)
+    kind: str | None = None
+    type: str | None = None
+    issued_at: dt.date | None = None
+    due_at: dt.date | None = None
+    subject: str | None = None
+    memo: str | None = None
+    total: Decimal
+    sub_total: Decimal = ZERO
+    tax_rate: Decimal = ZERO
+    secondary_tax_rate: Decimal = ZERO
+    tax_sum: Decimal = ZERO
+    secondary_tax_sum: Decimal = ZERO
+    total_tax: Decimal = ZERO
+    interest: ClioInterest | None = None
+    balance: Decimal = ZERO
+    paid: Decimal = ZERO
+    paid_at: dt.datetime | None = None
+    due: Decimal = ZERO
+    credits_issued: Decimal = ZERO
+    client: ClioNamed | None = None
+    matters: tuple[ClioMatterRef, ...] = ()
+    currency: ClioCurrency | None = None
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+
+
+class ClioActivityRef(ClioRef):
+    type: str | None = None
+
+
+class ClioLineItem(_Wire):
+    id: int
+    etag: str | None = None
+    type: str | None = None
+    kind: str  # "Service" | "Expense" (+ future values)
+    description: str | None = None
+    note: str | None = None
+    date: dt.date | None = None
+    quantity: Decimal  # hours for time lines (unlike an activity's quantity, which is seconds)
+    price: Decimal
+    sub_total: Decimal = ZERO
+    total: Decimal
+    tax: Decimal = ZERO
+    secondary_tax: Decimal = ZERO
+    taxable: bool = False
+    secondary_taxable: bool = False
+    activity: ClioActivityRef | None = None
+    bill: ClioRef | None = None
+    matter: ClioRef | None = None
+    user: ClioRef | None = None
+
+
+class ClioActivityDescription(ClioNamed):
+    """An activity category (the kind of time entry)."""
+
+    etag: str | None = None
+    type: str | None = None
+    category_type: str | None = None
+    updated_at: dt.datetime | None = None
+
+
+class ClioExpenseCategoryRef(ClioNamed):
+    entry_type: str | None = None
+
+
+class ClioExpenseCategory(ClioExpenseCategoryRef):
+    etag: str | None = None
+    rate: Decimal | None = None
+    updated_at: dt.datetime | None = None
+
+
+class ClioActivity(_Wire):
+    id: int
+    etag: str | None = None
+    type: str  # TimeEntry | ExpenseEntry | HardCostEntry | SoftCostEntry (+ future values)
+    date: dt.date | None = None
+    quantity: Decimal | None = None  # seconds for time entries since 4.0.4
+    quantity_in_hours: Decimal | None = None
+    price: Decimal | None = None
+    total: Decimal | None = None
+    note: str | None = None
+    reference: str | None = None
+    non_billable: bool = False
+    no_charge: bool = False
+    billed: bool = False
+    tax_setting: str | None = None
+    activity_description: ClioNamed | None = None
+    expense_category: ClioExpenseCategoryRef | None = None
+    user: ClioNamed | None = None
+    matter: ClioMatterRef | None = None
+    bill: ClioBillRef | None = None
+    vendor: ClioNamed | None = None
+    updated_at: dt.datetime | None = None
+
+
+class ClioBillingSettings(_Wire):
+    """The firm's tax configuration: one primary and one optional secondary tax (reference §3.8)."""
+
+    tax_name: str | None = None
+    tax_rate: Decimal = ZERO
+    use_secondary_tax: bool = False
+    secondary_tax_name: str | None = None
+    secondary_tax_rate: Decimal = ZERO
+    secondary_tax_rule: str | None = None
+    currency: str | None = None

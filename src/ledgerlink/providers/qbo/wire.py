@@ -1,0 +1,195 @@
+"""QBO wire models for what the sync reads (Customer, Item, Invoice, CompanyInfo), and JSON encoding.
+
+Models keep unknown properties (``extra="allow"``): Intuit adds fields without a new minor version
+(reference §1.2, §7.10), and a model that drops them would silently lose data on a round trip.
+Money is ``Decimal``: the client parses responses with ``parse_float=Decimal`` and writes Decimals
+back as plain JSON numbers through :func:`dumps`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+INACTIVE_SUFFIX = " (deleted)"
+
+
+def dumps(value: Any) -> bytes:
+    """JSON bytes for a request body; Decimals are written as numbers without losing digits."""
+    return _encode(value).encode("utf-8")
+
+
+def _encode(value: Any) -> str:
+    if isinstance(value, BaseModel):
+        return _encode(value.model_dump(mode="python", exclude_none=True))
+    if isinstance(value, Mapping):
+        return "{" + ",".join(f"{json.dumps(str(k))}:{_encode(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_encode(v) for v in value) + "]"
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"not a finite amount: {value}")
+        return format(value, "f")
+    if isinstance(value, datetime | date):
+        return json.dumps(value.isoformat())
+    return json.dumps(value, ensure_ascii=False)
+
+
+def bare_name(name: str) -> str:
+    """A DisplayName without the " (deleted)" suffix QBO shows on inactive records (§1.5)."""
+    return name[: -len(INACTIVE_SUFFIX)] if name.endswith(INACTIVE_SUFFIX) else name
+
+
+class WireModel(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class Ref(WireModel):
+    """A reference to another record: only ``value`` (its Id) is needed on write."""
+
+    value: str
+    name: str | None = None
+    type: str | None = None
+
+
+class ModificationMetaData(WireModel):
+    CreateTime: datetime | None = None
+    LastUpdatedTime: datetime | None = None
+
+
+class EmailAddress(WireModel):
+    Address: str | None = None
+
+
+class TelephoneNumber(WireModel):
+    FreeFormNumber: str | None = None
+
+
+class PhysicalAddress(WireModel):
+    Id: str | None = None
+    Line1: str | None = None
+    Line2: str | None = None
+    Line3: str | None = None
+    Line4: str | None = None
+    Line5: str | None = None
+    City: str | None = None
+    CountrySubDivisionCode: str | None = None
+    PostalCode: str | None = None
+    Country: str | None = None
+
+
+class Customer(WireModel):
+    Id: str
+    SyncToken: str
+    MetaData: ModificationMetaData | None = None
+    DisplayName: str
+    Title: str | None = None
+    GivenName: str | None = None
+    MiddleName: str | None = None
+    FamilyName: str | None = None
+    Suffix: str | None = None
+    CompanyName: str | None = None
+    PrintOnCheckName: str | None = None
+    PrimaryEmailAddr: EmailAddress | None = None
+    PrimaryPhone: TelephoneNumber | None = None
+    Mobile: TelephoneNumber | None = None
+    BillAddr: PhysicalAddress | None = None
+    ShipAddr: PhysicalAddress | None = None
+    Notes: str | None = None
+    Active: bool = True
+    Job: bool = False
+    ParentRef: Ref | None = None
+    Balance: Decimal = Decimal(0)
+
+    @property
+    def name(self) -> str:
+        """The DisplayName as the firm typed it (without QBO's " (deleted)" on inactive customers)."""
+        return bare_name(self.DisplayName) if not self.Active else self.DisplayName
+
+    @property
+    def email(self) -> str | None:
+        return self.PrimaryEmailAddr.Address if self.PrimaryEmailAddr else None
+
+
+class Item(WireModel):
+    Id: str
+    SyncToken: str
+    MetaData: ModificationMetaData | None = None
+    Name: str
+    Type: str | None = None
+    Active: bool = True
+    Description: str | None = None
+    UnitPrice: Decimal | None = None
+    IncomeAccountRef: Ref | None = None
+    FullyQualifiedName: str | None = None
+
+
+class SalesItemDetail(WireModel):
+    ItemRef: Ref | None = None
+    Qty: Decimal | None = None
+    UnitPrice: Decimal | None = None
+    TaxCodeRef: Ref | None = None
+    ServiceDate: date | None = None
+
+
+class DiscountDetail(WireModel):
+    PercentBased: bool | None = None
+    DiscountPercent: Decimal | None = None
+    DiscountAccountRef: Ref | None = None
+
+
+class InvoiceLine(WireModel):
+    Id: str | None = None
+    LineNum: int | None = None
+    Description: str | None = None
+    Amount: Decimal = Decimal(0)
+    DetailType: str
+    SalesItemLineDetail: SalesItemDetail | None = None
+    DiscountLineDetail: DiscountDetail | None = None
+
+
+class LinkedTransaction(WireModel):
+    TxnId: str
+    TxnType: str
+
+
+class MemoRef(WireModel):
+    value: str | None = None
+
+
+class Invoice(WireModel):
+    Id: str
+    SyncToken: str
+    MetaData: ModificationMetaData | None = None
+    DocNumber: str | None = None
+    TxnDate: date | None = None
+    DueDate: date | None = None
+    CustomerRef: Ref
+    Line: list[InvoiceLine] = []
+    TotalAmt: Decimal = Decimal(0)
+    Balance: Decimal = Decimal(0)
+    PrivateNote: str | None = None
+    CustomerMemo: MemoRef | None = None
+    LinkedTxn: list[LinkedTransaction] = []
+
+    @property
+    def item_lines(self) -> list[InvoiceLine]:
+        """The lines the firm entered (the service's computed subtotal line left out)."""
+        return [line for line in self.Line if line.DetailType != "SubTotalLineDetail"]
+
+
+class CompanyInfo(WireModel):
+    Id: str
+    SyncToken: str | None = None
+    CompanyName: str
+    LegalName: str | None = None
+    Country: str | None = None
+    CompanyAddr: PhysicalAddress | None = None
+    Email: EmailAddress | None = None
+    FiscalYearStartMonth: str | None = None
+    DefaultTimeZone: str | None = None

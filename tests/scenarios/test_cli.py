@@ -1,0 +1,107 @@
+"""The real `ledgerlink` command in a child process: exit codes, what it prints, crashes that heal."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from ledgerlink.failpoints import CRASH_EXIT_CODE
+from ledgerlink.sandbox import demo_firm
+from tests.scenarios.conftest import Firm
+
+REALM = demo_firm.QBO_REALM_ID
+
+
+def _invoice_numbers(firm: Firm) -> Counter[str]:
+    return Counter(inv["DocNumber"] for inv in firm.sandbox.qbo.records(REALM, "Invoice"))
+
+
+def _customer_names(firm: Firm) -> Counter[str]:
+    return Counter(c["DisplayName"] for c in firm.sandbox.qbo.records(REALM, "Customer"))
+
+
+def test_sync_once_exits_1_and_lists_the_records_that_need_attention(firm: Firm) -> None:
+    done = firm.cli("sync", "--once")
+    assert done.returncode == 1, done.stderr
+    assert "Process Server Fees" in done.stdout
+    assert demo_firm.VENDOR_CONFLICT_NAME in done.stdout
+    again = firm.cli("sync", "--once")
+    assert again.returncode == 1
+    assert "Nothing to write" in again.stdout
+
+
+def test_errors_json_names_cause_and_remedy_of_each_record(firm: Firm) -> None:
+    firm.cli("sync", "--once")
+    listed = firm.cli("errors", "--json")
+    assert listed.returncode == 1
+    errors = json.loads(listed.stdout)
+    assert {e["cause"] for e in errors} >= {"unmapped_category", "duplicate_name", "blocked"}
+    assert all(e["remedy"] and e["message"] and e["label"] for e in errors)
+
+
+def test_status_json_shows_both_connections_and_the_last_pass_without_any_token(firm: Firm) -> None:
+    firm.cli("sync", "--once")
+    shown = firm.cli("status", "--json")
+    assert shown.returncode == 0, shown.stderr
+    status = json.loads(shown.stdout)
+    assert {c["provider"] for c in status["connections"]} == {"clio", "qbo"}
+    assert status["last_run"]["status"] == "errors"
+    tokens = json.loads((firm.workdir / "tokens.json").read_text())
+    for value in _strings(tokens):
+        if len(value) > 20:
+            assert value not in shown.stdout
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(firm: Firm) -> None:
+    done = firm.cli("sync", "--dry-run")
+    assert "would create" in done.stdout or "create" in done.stdout
+    assert not firm.sandbox.qbo.records(REALM, "Invoice")
+
+
+def test_bad_config_is_exit_2_naming_file_and_key(firm: Firm, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[sync]\ninterval_minutes = "sometimes"\n')
+    done = firm.cli("--config", str(bad), "sync", "--once")
+    assert done.returncode == 2
+    assert "bad.toml" in done.stderr and "sync.interval_minutes" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_not_connected_is_exit_3_with_the_command_to_run(tmp_path: Path, firm: Firm) -> None:
+    cfg = tmp_path / "fresh.toml"
+    cfg.write_text(firm.config_path.read_text().replace("ledgerlink.sqlite", "other.sqlite"))
+    done = firm.cli("--config", str(cfg), "sync", "--once")
+    assert done.returncode == 3
+    assert "ledgerlink connect clio" in done.stderr
+
+
+def test_killed_after_qbo_create_before_link_commit_the_next_pass_creates_no_duplicate(firm: Firm) -> None:
+    # Contacts are written first (~40), so the 60th write is an invoice: QBO has it, the store does not.
+    crashed = firm.cli("sync", "--once", env={"LEDGERLINK_FAILPOINTS": "after_ledger_write:60"})
+    assert crashed.returncode == CRASH_EXIT_CODE, crashed.stderr
+    created_before_crash = sum(_invoice_numbers(firm).values())
+    assert created_before_crash >= 1
+
+    healed = firm.cli("sync", "--once")
+    assert healed.returncode == 1, healed.stderr
+    numbers = _invoice_numbers(firm)
+    assert all(count == 1 for count in numbers.values()), numbers.most_common(3)
+    assert sum(numbers.values()) > created_before_crash
+    assert all(count == 1 for count in _customer_names(firm).values())
+
+
+def test_killed_while_creating_customers_the_next_pass_creates_no_duplicate_customer(firm: Firm) -> None:
+    crashed = firm.cli("sync", "--once", env={"LEDGERLINK_FAILPOINTS": "after_ledger_write:3"})
+    assert crashed.returncode == CRASH_EXIT_CODE
+    assert len(firm.sandbox.qbo.records(REALM, "Customer")) >= 3
+    healed = firm.cli("sync", "--once")
+    assert healed.returncode == 1, healed.stderr
+    assert all(count == 1 for count in _customer_names(firm).values())
+    assert all(count == 1 for count in _invoice_numbers(firm).values())
