@@ -83,6 +83,9 @@ class QboConfig(_Section):
     client_id: str = ""
     client_secret: str = ""
     redirect_uri: str = "http://127.0.0.1:8765/callback"
+    # Requests per second sent to QBO. Intuit allows 10/s per company; 8 stays clear of throttling.
+    # Only a sandbox warrants more.
+    requests_per_second: float = Field(default=8.0, gt=0)
     api_url: str = ""  # overrides of the Intuit endpoints (the built-in sandbox sets them)
     authorize_url: str = ""
     token_url: str = ""

@@ -26,7 +26,7 @@ def _toml(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def demo_config(box: Sandbox, workdir: Path) -> str:
+def demo_config(box: Sandbox, workdir: Path, *, qbo_requests_per_second: float = 8.0) -> str:
     """A complete config for the sandbox: every key a real firm sets, pointed at 127.0.0.1."""
     urls = box.urls
     clio_id, clio_secret = next(iter(box.state.clio_apps.items()))
@@ -56,6 +56,7 @@ revoke_url = {_toml(f"{urls.qbo_oauth}/v1/tokens/revoke")}
 client_id = {_toml(qbo_id)}
 client_secret = {_toml(qbo_secret)}
 redirect_uri = "http://127.0.0.1:0/callback"
+requests_per_second = {qbo_requests_per_second}
 
 [sync]
 start_date = 2026-01-01
@@ -64,7 +65,8 @@ start_date = 2026-01-01
 time_entries = {_toml(firm.TIME_ITEM)}
 tax = {_toml(firm.TAX_ITEM)}
 interest = {_toml(firm.INTEREST_ITEM)}
-# No default for expenses: each category is mapped, and "{firm.UNMAPPED_EXPENSE_CATEGORY}" is left out on purpose.
+# No default for expenses: each category is mapped, but "{firm.UNMAPPED_EXPENSE_CATEGORY}"
+# is left out on purpose (the demo shows what an unmapped category looks like).
 
 [mapping.activity_categories]
 {activity}

@@ -18,6 +18,7 @@ from ledgerlink.auth.session import OAuthSession
 from ledgerlink.auth.tokens import TokenSet, TokenStore, open_token_store, provider_name
 from ledgerlink.config import Config
 from ledgerlink.errors import AuthError, ConfigError
+from ledgerlink.http import RateLimiter
 from ledgerlink.providers.clio.client import ClioClient
 from ledgerlink.providers.clio.source import ClioSource
 from ledgerlink.providers.qbo.client import QboClient
@@ -77,8 +78,8 @@ class Workspace:
             if not getattr(section, key):
                 where = self.config.source or "the config file"
                 raise ConfigError(
-                    f"{where}: key `{provider}.{key}` is empty: ledgerlink needs your {provider_name(provider)} "
-                    "app's OAuth credentials.",
+                    f"{where}: key `{provider}.{key}` is empty: ledgerlink needs the OAuth credentials "
+                    f"of your {provider_name(provider)} app.",
                     remedy=f"Set `{provider}.{key}` in the config or the environment variable "
                     f"LEDGERLINK_{provider.upper()}_{key.upper()}.",
                 )
@@ -110,16 +111,30 @@ class Workspace:
         if provider == "clio":
             cfg = self.config.clio
             tokens = authorize(
-                "clio", authorize_url=cfg.authorize_url, token_url=cfg.token_url, client_id=client_id,
-                client_secret=client_secret, redirect_uri=cfg.redirect_uri, scope=None, client_auth="body",
-                open_url=open_url, paste_redirect=paste_redirect,
+                "clio",
+                authorize_url=cfg.authorize_url,
+                token_url=cfg.token_url,
+                client_id=client_id,
+                client_secret=client_secret,
+                redirect_uri=cfg.redirect_uri,
+                scope=None,
+                client_auth="body",
+                open_url=open_url,
+                paste_redirect=paste_redirect,
             )
         else:
             qcfg = self.config.qbo
             tokens = authorize(
-                "qbo", authorize_url=qcfg.authorize_endpoint, token_url=qcfg.token_endpoint,
-                client_id=client_id, client_secret=client_secret, redirect_uri=qcfg.redirect_uri,
-                scope=QBO_SCOPE, client_auth="basic", open_url=open_url, paste_redirect=paste_redirect,
+                "qbo",
+                authorize_url=qcfg.authorize_endpoint,
+                token_url=qcfg.token_endpoint,
+                client_id=client_id,
+                client_secret=client_secret,
+                redirect_uri=qcfg.redirect_uri,
+                scope=QBO_SCOPE,
+                client_auth="basic",
+                open_url=open_url,
+                paste_redirect=paste_redirect,
             )
         self.tokens.save(provider, tokens)
         return self._identify(provider, tokens)
@@ -129,7 +144,9 @@ class Workspace:
             with self.clio_client() as clio:
                 me = clio.who_am_i()
             account = me.account
-            name, external_id = (account.name or "", str(account.id)) if account else (me.name or "", str(me.id))
+            name, external_id = (
+                (account.name or "", str(account.id)) if account else (me.name or "", str(me.id))
+            )
             region: str | None = self.config.clio.region
         else:
             if not tokens.realm_id:
@@ -172,7 +189,10 @@ class Workspace:
         return ClioClient.connect(self.config.clio.api_url, self.session("clio"), sleep=sleep)
 
     def qbo_client(self, realm_id: str, *, sleep: Callable[[float], None] = time.sleep) -> QboClient:
-        return QboClient.connect(self.config.qbo.api_base, realm_id, self.session("qbo"), sleep=sleep)
+        limiter = RateLimiter(per_second=self.config.qbo.requests_per_second, sleep=sleep)
+        return QboClient.connect(
+            self.config.qbo.api_base, realm_id, self.session("qbo"), limiter=limiter, sleep=sleep
+        )
 
     # -- syncing -------------------------------------------------------------------------------
 

@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from tests.conftest import StaticToken
 
 from ledgerlink.errors import (
     ApiError,
@@ -29,6 +28,7 @@ from ledgerlink.sandbox.demo_firm import (
     QBO_REALM_ID,
     VENDOR_CONFLICT_NAME,
 )
+from tests.conftest import StaticToken
 
 REALM = QBO_REALM_ID
 

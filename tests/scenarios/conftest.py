@@ -41,7 +41,8 @@ class Firm:
 def firm(sandbox: Sandbox, tmp_path: Path) -> Iterator[Firm]:
     """The seeded demo firm, configured like the demo and connected through the OAuth code flow."""
     config_path = tmp_path / "config.toml"
-    config_path.write_text(demo_config(sandbox, tmp_path), encoding="utf-8")
+    # The sandbox fixture's limits are wide open, so the client need not pace itself either.
+    config_path.write_text(demo_config(sandbox, tmp_path, qbo_requests_per_second=1000), encoding="utf-8")
     with Workspace(load_config(config_path)) as workspace:
         workspace.connect("clio", open_url=scripted_browser)
         workspace.connect("qbo", open_url=scripted_browser)

@@ -81,7 +81,9 @@ def test_second_pass_writes_nothing(firm: Firm) -> None:
 def test_existing_inactive_qbo_customer_is_reactivated_and_linked_not_duplicated(firm: Firm) -> None:
     with firm.workspace() as workspace:
         workspace.sync_once()
-    named = [c for c in qbo(firm, "Customer") if c["DisplayName"].startswith(demo_firm.EXISTING_CUSTOMER_NAME)]
+    named = [
+        c for c in qbo(firm, "Customer") if c["DisplayName"].startswith(demo_firm.EXISTING_CUSTOMER_NAME)
+    ]
     assert len(named) == 1
     assert named[0]["Active"] is True and named[0]["DisplayName"] == demo_firm.EXISTING_CUSTOMER_NAME
 
@@ -99,7 +101,9 @@ def test_a_bill_edited_in_clio_updates_the_same_invoice(firm: Firm) -> None:
     with firm.workspace() as workspace:
         workspace.sync_once()
         invoices = {inv["DocNumber"]: inv for inv in qbo(firm, "Invoice")}
-        bill = next(b for b in in_scope_bills(firm) if b["number"] in invoices and b["state"] == "awaiting_payment")
+        bill = next(
+            b for b in in_scope_bills(firm) if b["number"] in invoices and b["state"] == "awaiting_payment"
+        )
         line = next(li for li in firm.sandbox.clio.records("line_item") if li["bill"] == bill["id"])
         firm.sandbox.clio.update_line_item(line["id"], price=Decimal(line["price"]) + Decimal("10.00"))
         result = workspace.sync_once()
@@ -115,8 +119,9 @@ def test_a_contact_edited_in_clio_updates_the_linked_customer(firm: Firm) -> Non
     with firm.workspace() as workspace:
         workspace.sync_once()
         link = next(iter(workspace.store.links(workspace.connection("qbo").id, "contact").values()))
-        firm.sandbox.clio.update_contact(int(link.source_id), first_name="Renamed", last_name="Person",
-                                         name="Renamed Person")
+        firm.sandbox.clio.update_contact(
+            int(link.source_id), first_name="Renamed", last_name="Person", name="Renamed Person"
+        )
         result = workspace.sync_once()
     customer = next(c for c in qbo(firm, "Customer") if c["Id"] == link.target_id)
     assert result.tally.get("contact", "updated") == 1

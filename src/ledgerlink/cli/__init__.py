@@ -19,7 +19,7 @@ from ledgerlink.http import install_log_redaction
 
 app = typer.Typer(
     name="ledgerlink",
-    help="Sync Clio Manage into QuickBooks Online: contacts and bills, exactly once, with every failure explained.",
+    help="Sync Clio Manage into QuickBooks Online: contacts and bills, exactly once, failures explained.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -37,9 +37,13 @@ def _main(
     ctx: typer.Context,
     config: Annotated[
         Path | None,
-        typer.Option("--config", "-c", envvar="LEDGERLINK_CONFIG", help="Config file (default: user config dir)."),
+        typer.Option(
+            "--config", "-c", envvar="LEDGERLINK_CONFIG", help="Config file (default: user config dir)."
+        ),
     ] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what ledgerlink does to stderr.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log what ledgerlink does to stderr.")
+    ] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,

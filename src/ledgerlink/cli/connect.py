@@ -28,7 +28,9 @@ def _open_browser(url: str) -> None:
 def _paste(url: str) -> str:
     console.print("Open this address in a browser on any machine and approve access:", markup=False)
     console.print(f"  {url}", markup=False, soft_wrap=True)
-    console.print("The browser then lands on an address starting with the redirect URI (it may show an error page:")
+    console.print(
+        "The browser then lands on an address starting with the redirect URI (it may show an error page:"
+    )
     console.print("that is expected). Copy that whole address from the address bar and paste it here.")
     return str(typer.prompt("Redirect address"))
 

@@ -24,8 +24,14 @@ def demo(
 ) -> None:
     """Start the sandbox, connect through OAuth, sync the demo firm, and show the result."""
     rich = output.is_rich()
-    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                   console=output.console, transient=True, disable=not rich)
+    bar = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=output.console,
+        transient=True,
+        disable=not rich,
+    )
 
     def progress(title: str) -> ProgressFn:
         task = bar.add_task(title, total=None)
@@ -49,8 +55,11 @@ def demo(
     config = workdir / "config.toml"
     say("")
     say("The failures above are provoked on purpose by the demo firm's data; each says what to do.")
-    say(f"Second pass wrote {second.tally.writes} records." if second.tally.writes else
-        "The second pass wrote nothing: every record was already in the books.")
+    say(
+        f"Second pass wrote {second.tally.writes} records."
+        if second.tally.writes
+        else "The second pass wrote nothing: every record was already in the books."
+    )
     say("Look around (the sandbox has stopped, the store and config stay):")
     say(f"  ledgerlink --config {config} errors")
     say(f"  ledgerlink --config {config} status")

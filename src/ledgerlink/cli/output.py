@@ -52,19 +52,26 @@ def pass_summary(result: PassResult, *, ledger_title: str, company: str) -> None
     verb = "Planned" if result.dry_run else "Pass"
     heading = f"{verb} {result.run_id}: Clio → {ledger_title} ({company})"
     kinds = [k for k in ("contact", "invoice") if k in result.tally.counts] or ["contact", "invoice"]
-    headers = [("would " + o if result.dry_run and o not in ("failed", "blocked", "skipped") else o) for o in OUTCOMES]
+    headers = [
+        ("would " + o if result.dry_run and o not in ("failed", "blocked", "skipped") else o)
+        for o in OUTCOMES
+    ]
     if is_rich():
         table = Table(title=heading, title_justify="left")
         table.add_column("records")
         for header in headers:
             table.add_column(header, justify="right")
         for kind in kinds:
-            table.add_row(KIND_TITLES.get(kind, kind), *(_cell(result.tally.get(kind, o), o) for o in OUTCOMES))
+            table.add_row(
+                KIND_TITLES.get(kind, kind), *(_cell(result.tally.get(kind, o), o) for o in OUTCOMES)
+            )
         console.print(table)
     else:
         console.print(heading)
         for kind in kinds:
-            parts = ", ".join(f"{result.tally.get(kind, o)} {h}" for o, h in zip(OUTCOMES, headers, strict=True))
+            parts = ", ".join(
+                f"{result.tally.get(kind, o)} {h}" for o, h in zip(OUTCOMES, headers, strict=True)
+            )
             console.print(f"  {KIND_TITLES.get(kind, kind)}: {parts}")
     if result.interrupted:
         console.print("Stopped early on request; the next pass picks up where this one stopped.")

@@ -21,7 +21,9 @@ class SeedChoice(StrEnum):
 @app.command("serve")
 def serve(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 8700,
-    seed: Annotated[SeedChoice, typer.Option(help="demo: the seeded demo firm; empty: nothing.")] = SeedChoice.demo,
+    seed: Annotated[
+        SeedChoice, typer.Option(help="demo: the seeded demo firm; empty: nothing.")
+    ] = SeedChoice.demo,
 ) -> None:
     """Serve the sandbox until Ctrl-C; prints the URLs and OAuth client ids to put in a config."""
     box = Sandbox(seed=seed.value, port=port).start()

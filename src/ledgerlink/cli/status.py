@@ -44,23 +44,35 @@ def status(
         last = workspace.store.last_run()
         store_url = workspace.config.store_url
     if as_json:
-        output.emit_json({"store": store_url, "connections": connections, "last_run": asdict(last) if last else None})
+        output.emit_json(
+            {"store": store_url, "connections": connections, "last_run": asdict(last) if last else None}
+        )
         return
     output.console.print(f"Store: {store_url}", markup=False)
     if not connections:
-        output.console.print("No connections yet: run `ledgerlink connect clio` and `ledgerlink connect qbo`.")
+        output.console.print(
+            "No connections yet: run `ledgerlink connect clio` and `ledgerlink connect qbo`."
+        )
     for entry in connections:
         state = "connected" if entry["active"] else "disconnected"
         output.console.print(
             f"{provider_name(entry['provider'])}: {entry['name']} ({entry['external_id']}), {state} since "
             f"{entry['connected_at']:%Y-%m-%d}; tokens {entry['tokens']}"
-            + (f", access token expires {entry['access_token_expires_at']}" if entry["access_token_expires_at"] else "")
-            + (f", re-consent needed by {entry['refresh_token_expires_at']}" if entry["refresh_token_expires_at"] else ""),
+            + (
+                f", access token expires {entry['access_token_expires_at']}"
+                if entry["access_token_expires_at"]
+                else ""
+            )
+            + (
+                f", re-consent needed by {entry['refresh_token_expires_at']}"
+                if entry["refresh_token_expires_at"]
+                else ""
+            ),
             markup=False,
         )
     if last:
         output.console.print(
-            f"Last pass: #{last.id} {last.status} (exit {last.exit_code}) started {last.started_at:%Y-%m-%d %H:%M} UTC"
-            + (" [dry run]" if last.dry_run else ""),
+            f"Last pass: #{last.id} {last.status} (exit {last.exit_code}), "
+            f"started {last.started_at:%Y-%m-%d %H:%M} UTC" + (" [dry run]" if last.dry_run else ""),
             markup=False,
         )

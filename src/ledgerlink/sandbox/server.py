@@ -57,6 +57,7 @@ class FaultMiddleware:
             await asyncio.sleep(rule.latency_ms / 1000)
             await self.app(scope, receive, send)
         elif rule.kind == "drop_after_commit":
+
             async def swallow(message: MutableMapping[str, Any]) -> None:  # the emulator's answer is lost
                 return None
 
@@ -134,7 +135,11 @@ class Sandbox:
 
     def start(self) -> Sandbox:
         config = uvicorn.Config(
-            self.asgi_app(), host=self._host, port=self._port, log_level="warning", lifespan="off",
+            self.asgi_app(),
+            host=self._host,
+            port=self._port,
+            log_level="warning",
+            lifespan="off",
             access_log=False,
         )
         server = uvicorn.Server(config)
