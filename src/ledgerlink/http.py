@@ -51,12 +51,14 @@ def register_secret(value: str | None) -> None:
 
 def redact(text: str) -> str:
     """Mask bearer tokens, refresh tokens, client secrets and auth codes in ``text``."""
-    for pattern in _PATTERNS:
-        text = pattern.sub(r"\1***", text)
+    # Known secrets go first: a shape pattern that stops at an unusual character would otherwise
+    # mask only a token's prefix and leave the rest of it where the exact match can no longer see it.
     with _secrets_lock:
         known = sorted(_secrets, key=len, reverse=True)
     for secret in known:
         text = text.replace(secret, "***")
+    for pattern in _PATTERNS:
+        text = pattern.sub(r"\1***", text)
     return text
 
 

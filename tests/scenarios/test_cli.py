@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -103,5 +107,43 @@ def test_killed_while_creating_customers_the_next_pass_creates_no_duplicate_cust
     assert len(firm.sandbox.qbo.records(REALM, "Customer")) >= 3
     healed = firm.cli("sync", "--once")
     assert healed.returncode == 1, healed.stderr
+    assert all(count == 1 for count in _customer_names(firm).values())
+    assert all(count == 1 for count in _invoice_numbers(firm).values())
+
+
+def test_verbose_logs_never_contain_a_token(firm: Firm) -> None:
+    done = firm.cli("--verbose", "sync", "--once")
+    assert done.returncode == 1
+    assert "Authorization" in done.stderr or "HTTP Request" in done.stderr  # the log really is verbose
+    tokens = json.loads((firm.workdir / "tokens.json").read_text())
+    secrets = [value for value in _strings(tokens) if len(value) > 20]
+    assert secrets
+    for secret in secrets:
+        assert secret not in done.stderr and secret not in done.stdout
+
+
+def test_looping_sync_stops_between_records_on_sigterm_and_leaves_no_lock(firm: Firm) -> None:
+    slow = firm.config_path.read_text().replace("requests_per_second = 1000", "requests_per_second = 20")
+    firm.config_path.write_text(slow)
+    looping = subprocess.Popen(
+        [sys.executable, "-m", "ledgerlink", "--config", str(firm.config_path), "sync"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while len(firm.sandbox.qbo.records(REALM, "Customer")) < 10 and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling the emulator, not waiting on a rate limit
+    looping.send_signal(signal.SIGTERM)
+    out, err = looping.communicate(timeout=60)
+    assert looping.returncode in (0, 1), err
+    assert "Stopping after the current record" in err
+    assert "Stopped early" in out
+    with firm.workspace() as workspace:
+        last = workspace.store.last_run()
+    assert last is not None and last.status == "interrupted"
+
+    resumed = firm.cli("sync", "--once")  # the lock was released: the next pass runs at once
+    assert resumed.returncode == 1, resumed.stderr
     assert all(count == 1 for count in _customer_names(firm).values())
     assert all(count == 1 for count in _invoice_numbers(firm).values())

@@ -34,6 +34,9 @@ def demo(
     )
 
     def progress(title: str) -> ProgressFn:
+        for old in list(bar.task_ids):
+            bar.remove_task(old)
+        bar.start()
         task = bar.add_task(title, total=None)
         seen = [0]
 
@@ -43,15 +46,23 @@ def demo(
 
         return tick
 
+    shown: list[int] = []
+
     def show(result: PassResult, company: str) -> None:
         bar.stop()
-        output.pass_summary(result, ledger_title="QuickBooks Online", company=company)
+        # The first pass lists each record that needs attention; later ones just count them.
+        output.pass_summary(
+            result, ledger_title="QuickBooks Online", company=company, list_problems=not shown
+        )
+        shown.append(result.run_id)
 
     def say(text: str) -> None:
         output.console.print(text, markup=False)
 
-    with bar:
+    try:
         _first, second = run_demo(workdir, say=say, progress=progress, show=show)
+    finally:
+        bar.stop()
     config = workdir / "config.toml"
     say("")
     say("The failures above are provoked on purpose by the demo firm's data; each says what to do.")

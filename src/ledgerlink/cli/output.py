@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ledgerlink.errors import LedgerlinkError, RecordError
@@ -47,7 +48,7 @@ def _json_default(value: object) -> object:
     return str(value)
 
 
-def pass_summary(result: PassResult, *, ledger_title: str, company: str) -> None:
+def pass_summary(result: PassResult, *, ledger_title: str, company: str, list_problems: bool = True) -> None:
     """The table of what a pass did (or would do), then what needs attention."""
     verb = "Planned" if result.dry_run else "Pass"
     heading = f"{verb} {result.run_id}: Clio → {ledger_title} ({company})"
@@ -76,10 +77,12 @@ def pass_summary(result: PassResult, *, ledger_title: str, company: str) -> None
     if result.interrupted:
         console.print("Stopped early on request; the next pass picks up where this one stopped.")
     if not result.dry_run and result.tally.writes == 0:
-        rest = ", apart from the records listed below" if result.problems else ""
+        rest = ", apart from the records that need attention" if result.problems else ""
         console.print(f"Nothing to write: {ledger_title} is up to date with Clio{rest}.")
-    if result.problems:
+    if result.problems and list_problems:
         problems(result.problems, title=f"{len(result.problems)} record(s) need attention")
+    elif result.problems:
+        console.print(f"{len(result.problems)} record(s) still need attention: see `ledgerlink errors`.")
 
 
 def _cell(count: int, outcome: str) -> str:
@@ -108,7 +111,7 @@ def _problem_rows(rows: Sequence[tuple[str, str, str, str, str | None]], title: 
         table.add_column("what happened", overflow="fold")
         table.add_column("what to do", overflow="fold")
         for label, cause, message, remedy, _blocked in rows:
-            table.add_row(label, cause, message, remedy)
+            table.add_row(*(escape(cell) for cell in (label, cause, message, remedy)))
         console.print(table)
         return
     console.print(f"{title}:")
