@@ -29,7 +29,7 @@ def render(bench: Benchmark) -> Table:
         title_justify="left",
     )
     for column in ("pass", "records written", "seconds", "records/second", "Clio requests", "QBO requests"):
-        table.add_column(column, justify="left" if column == "pass" else "right")
+        table.add_column(column, justify="left" if column == "pass" else "right", no_wrap=True)
     for p in bench.passes:
         rate = "—" if p.records_per_second is None else f"{p.records_per_second:.1f}"
         table.add_row(
@@ -47,6 +47,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     console = Console()
+    if not console.is_terminal:
+        # Under `make` or in CI the output is a pipe, which rich would squeeze into 80 columns.
+        console = Console(width=110)
     with console.status("Syncing the demo firm twice against the sandbox…"):
         bench = run_first_sync(latency_ms=args.latency_ms)
     console.print(render(bench))

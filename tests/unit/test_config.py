@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,16 @@ def test_region_must_be_one_of_the_four(tmp_path: Path) -> None:
 def test_client_secret_may_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LEDGERLINK_QBO_CLIENT_SECRET", "from-env")
     assert parse_config("", tmp_path / "c.toml").qbo.client_secret == "from-env"
+
+
+def test_the_example_documents_every_key_of_every_section() -> None:
+    from ledgerlink.config import Config
+
+    text = EXAMPLE.read_text()
+    for section_name, section in Config.model_fields.items():
+        if section_name == "source":
+            continue
+        assert f"[{section_name}]" in text, section_name
+        model = section.annotation
+        for key in model.model_fields:  # type: ignore[union-attr]
+            assert re.search(rf"^#? ?{key} =|^\[{section_name}\.{key}\]", text, re.M), f"{section_name}.{key}"

@@ -35,6 +35,8 @@ def serve(
     console.print(
         "\n".join(
             [
+                "[secrets]",
+                'backend = "file"   # sandbox tokens are worthless; a 0600 file keeps the keyring clean',
                 "[clio]",
                 f'base_url = "{urls.base}/clio"',
                 f'client_id = "{clio_id}"',
