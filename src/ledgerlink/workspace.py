@@ -31,6 +31,21 @@ QBO_SCOPE = "com.intuit.quickbooks.accounting"
 
 
 @dataclass(frozen=True)
+class OAuthApp:
+    """One provider's OAuth application, as configured."""
+
+    provider: Provider
+    client_id: str
+    client_secret: str
+    authorize_url: str
+    token_url: str
+    revoke_url: str
+    redirect_uri: str
+    scope: str | None
+    client_auth: Literal["basic", "body"]
+
+
+@dataclass(frozen=True)
 class Connected:
     """What `ledgerlink connect` reports: the company behind the new tokens."""
 
@@ -72,10 +87,36 @@ class Workspace:
             self._tokens = open_token_store(self.config.secrets, self.namespace, default_file=default)
         return self._tokens
 
-    def _credentials(self, provider: Provider) -> tuple[str, str]:
-        section = self.config.clio if provider == "clio" else self.config.qbo
+    def oauth_app(self, provider: Provider) -> OAuthApp:
+        """The OAuth application the config describes for ``provider``; ConfigError if incomplete."""
+        if provider == "clio":
+            clio = self.config.clio
+            app = OAuthApp(
+                provider,
+                clio.client_id,
+                clio.client_secret,
+                clio.authorize_url,
+                clio.token_url,
+                clio.revoke_url,
+                clio.redirect_uri,
+                scope=None,
+                client_auth="body",
+            )
+        else:
+            qbo = self.config.qbo
+            app = OAuthApp(
+                provider,
+                qbo.client_id,
+                qbo.client_secret,
+                qbo.authorize_endpoint,
+                qbo.token_endpoint,
+                qbo.revoke_endpoint,
+                qbo.redirect_uri,
+                scope=QBO_SCOPE,
+                client_auth="basic",
+            )
         for key in ("client_id", "client_secret"):
-            if not getattr(section, key):
+            if not getattr(app, key):
                 where = self.config.source or "the config file"
                 raise ConfigError(
                     f"{where}: key `{provider}.{key}` is empty: ledgerlink needs the OAuth credentials "
@@ -83,18 +124,17 @@ class Workspace:
                     remedy=f"Set `{provider}.{key}` in the config or the environment variable "
                     f"LEDGERLINK_{provider.upper()}_{key.upper()}.",
                 )
-        return section.client_id, section.client_secret
+        return app
 
-    def session(self, provider: Provider, *, http_transport: object | None = None) -> OAuthSession:
-        client_id, client_secret = self._credentials(provider)
-        token_url = self.config.clio.token_url if provider == "clio" else self.config.qbo.token_endpoint
+    def session(self, provider: Provider) -> OAuthSession:
+        app = self.oauth_app(provider)
         return OAuthSession(
             provider,
             self.tokens,
-            token_url=token_url,
-            client_id=client_id,
-            client_secret=client_secret,
-            client_auth="body" if provider == "clio" else "basic",
+            token_url=app.token_url,
+            client_id=app.client_id,
+            client_secret=app.client_secret,
+            client_auth=app.client_auth,
         )
 
     # -- connecting ----------------------------------------------------------------------------
@@ -107,35 +147,19 @@ class Workspace:
         paste_redirect: Callable[[str], str] | None = None,
     ) -> Connected:
         """Run the OAuth code flow, keep the tokens, and record which company they belong to."""
-        client_id, client_secret = self._credentials(provider)
-        if provider == "clio":
-            cfg = self.config.clio
-            tokens = authorize(
-                "clio",
-                authorize_url=cfg.authorize_url,
-                token_url=cfg.token_url,
-                client_id=client_id,
-                client_secret=client_secret,
-                redirect_uri=cfg.redirect_uri,
-                scope=None,
-                client_auth="body",
-                open_url=open_url,
-                paste_redirect=paste_redirect,
-            )
-        else:
-            qcfg = self.config.qbo
-            tokens = authorize(
-                "qbo",
-                authorize_url=qcfg.authorize_endpoint,
-                token_url=qcfg.token_endpoint,
-                client_id=client_id,
-                client_secret=client_secret,
-                redirect_uri=qcfg.redirect_uri,
-                scope=QBO_SCOPE,
-                client_auth="basic",
-                open_url=open_url,
-                paste_redirect=paste_redirect,
-            )
+        app = self.oauth_app(provider)
+        tokens = authorize(
+            provider,
+            authorize_url=app.authorize_url,
+            token_url=app.token_url,
+            client_id=app.client_id,
+            client_secret=app.client_secret,
+            redirect_uri=app.redirect_uri,
+            scope=app.scope,
+            client_auth=app.client_auth,
+            open_url=open_url,
+            paste_redirect=paste_redirect,
+        )
         self.tokens.save(provider, tokens)
         return self._identify(provider, tokens)
 

@@ -7,7 +7,13 @@ from decimal import Decimal
 
 from ledgerlink.config import MappingConfig
 from ledgerlink.domain import BillState, LineKind
-from ledgerlink.sync.flows.invoices import InvoiceScope, draft_hash, draft_invoice, plan_invoices
+from ledgerlink.sync.flows.invoices import (
+    InvoiceScope,
+    InvoiceWorld,
+    draft_hash,
+    draft_invoice,
+    plan_invoices,
+)
 from ledgerlink.sync.plan import Op
 from ledgerlink.sync.ports import InvoiceDraft, LedgerInvoice
 from tests.factories import FakeLink, invoice, line
@@ -22,18 +28,18 @@ CONTACTS = {"1": FakeLink("C1")}
 
 
 def plan(invoices, links=None, existing=None, failed=None, ours=None):  # type: ignore[no-untyped-def]
-    return plan_invoices(
-        invoices,
-        SCOPE,
-        links or {},
-        CONTACTS,
-        failed or {},
-        existing or {},
-        MAPPING,
+    world = InvoiceWorld(
+        scope=SCOPE,
+        links=links or {},
+        contact_links=CONTACTS,
+        failed_contacts=failed or {},
+        existing=existing or {},
+        mapping=MAPPING,
         contact_names={"1": "Dana Whitfield"},
         max_number=21,
-        ours=ours,
+        ours=ours or {},
     )
+    return plan_invoices(invoices, world)
 
 
 def test_approved_bill_becomes_a_create_with_every_line_mapped() -> None:

@@ -259,18 +259,18 @@ class SyncPass:
         links = self.store.links(self.conn, invoice_flow.KIND)
         unlinked = invoice_flow.unlinked_numbers([i for i in invoices if scope.includes(i)], links)
         existing = self.ledger.invoices_by_number(unlinked) if unlinked else {}
-        return invoice_flow.plan_invoices(
-            invoices,
-            scope,
-            links,
-            contact_links,
-            failed,
-            existing,
-            self.config.mapping,
+        world = invoice_flow.InvoiceWorld(
+            scope=scope,
+            links=links,
+            contact_links=contact_links,
+            failed_contacts=failed,
+            existing=existing,
+            mapping=self.config.mapping,
             contact_names=names,
             max_number=self.ledger.max_doc_number,
             ours={s: key for (k, s), key in pending.items() if k == invoice_flow.KIND},
         )
+        return invoice_flow.plan_invoices(invoices, world)
 
     def _check_mapping(self) -> None:
         wanted = configured_items(self.config.mapping)

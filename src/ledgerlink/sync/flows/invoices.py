@@ -9,7 +9,7 @@ customer and amount is adopted (linked), never duplicated.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from ledgerlink.config import MappingConfig
@@ -104,35 +104,24 @@ def draft_hash(draft: InvoiceDraft) -> str:
     )
 
 
-def plan_invoices(
-    invoices: Sequence[Invoice],
-    scope: InvoiceScope,
-    links: Mapping[str, LinkView],
-    contact_links: Mapping[str, LinkView],
-    failed_contacts: Mapping[str, str],
-    existing: Mapping[str, LedgerInvoice],
-    mapping: MappingConfig,
-    *,
-    contact_names: Mapping[str, str],
-    max_number: int,
-    ours: Mapping[str, str] | None = None,
-) -> list[Action]:
+@dataclass(frozen=True)
+class InvoiceWorld:
+    """What planning a bill needs to know besides the bill: links, the ledger's view, the mapping."""
+
+    scope: InvoiceScope
+    links: Mapping[str, LinkView]  # bills already in the ledger
+    contact_links: Mapping[str, LinkView]  # contacts already in the ledger
+    failed_contacts: Mapping[str, str]  # contact id -> label of a contact that could not be synced
+    existing: Mapping[str, LedgerInvoice]  # ledger invoices by number, for unlinked bills
+    mapping: MappingConfig
+    contact_names: Mapping[str, str]
+    max_number: int
+    ours: Mapping[str, str] = field(default_factory=dict)  # bill id -> key of an unfinished create
+
+
+def plan_invoices(invoices: Sequence[Invoice], world: InvoiceWorld) -> list[Action]:
     """Decide, for each changed bill, create / update / link / skip / fail / blocked."""
-    return [
-        _plan_one(
-            invoice,
-            scope,
-            links,
-            contact_links,
-            failed_contacts,
-            existing,
-            mapping,
-            label=invoice_label(invoice, contact_names.get(invoice.contact_id)),
-            max_number=max_number,
-            ours=(ours or {}).get(invoice.source_id),
-        )
-        for invoice in invoices
-    ]
+    return [_plan_one(invoice, world) for invoice in invoices]
 
 
 def _out_of_scope(invoice: Invoice, scope: InvoiceScope, label: str, link: LinkView | None) -> Action:
@@ -154,37 +143,36 @@ def _blocked(invoice: Invoice, label: str, parent: str) -> Action:
     return Action(Op.BLOCKED, KIND, invoice.source_id, label, error=error)
 
 
-def _plan_one(
-    invoice: Invoice,
-    scope: InvoiceScope,
-    links: Mapping[str, LinkView],
-    contact_links: Mapping[str, LinkView],
-    failed_contacts: Mapping[str, str],
-    existing: Mapping[str, LedgerInvoice],
-    mapping: MappingConfig,
-    *,
-    label: str,
-    max_number: int,
-    ours: str | None,
-) -> Action:
-    link = links.get(invoice.source_id)
+def _plan_one(invoice: Invoice, world: InvoiceWorld) -> Action:
+    label = invoice_label(invoice, world.contact_names.get(invoice.contact_id))
+    scope = world.scope
+    link = world.links.get(invoice.source_id)
     if not scope.includes(invoice):
         return _out_of_scope(invoice, scope, label, link)
     if not invoice.lines and invoice.total == 0:
         return Action(
             Op.SKIP, KIND, invoice.source_id, label, "nothing to post: no lines and a total of 0.00"
         )
-    contact_link = contact_links.get(invoice.contact_id)
+    contact_link = world.contact_links.get(invoice.contact_id)
     if contact_link is None:
         return _blocked(
-            invoice, label, failed_contacts.get(invoice.contact_id, f"Clio contact {invoice.contact_id}")
+            invoice,
+            label,
+            world.failed_contacts.get(invoice.contact_id, f"Clio contact {invoice.contact_id}"),
         )
-    draft = draft_invoice(invoice, contact_link.target_id, mapping, max_number=max_number)
+    draft = draft_invoice(invoice, contact_link.target_id, world.mapping, max_number=world.max_number)
     if isinstance(draft, RecordError):
         return Action(Op.FAIL, KIND, invoice.source_id, label, error=draft)
     digest = draft_hash(draft)
     if link is None:
-        return _create_or_adopt(invoice, label, draft, digest, existing.get(invoice.number), ours)
+        return _create_or_adopt(
+            invoice,
+            label,
+            draft,
+            digest,
+            world.existing.get(invoice.number),
+            world.ours.get(invoice.source_id),
+        )
     if link.content_hash == digest:
         return Action(
             Op.SKIP,
