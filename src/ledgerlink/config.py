@@ -108,6 +108,55 @@ class QboConfig(_Section):
         return self.revoke_url or QBO_REVOKE_URL
 
 
+XERO_AUTHORIZE_URL = "https://login.xero.com/identity/connect/authorize"
+XERO_TOKEN_URL = "https://identity.xero.com/connect/token"
+XERO_REVOKE_URL = "https://identity.xero.com/connect/revocation"
+XERO_API = "https://api.xero.com"
+# Apps created on or after 2 March 2026 must ask for granular scopes (reference/xero.md §6).
+XERO_SCOPES = {
+    "granular": "offline_access accounting.contacts accounting.settings.read accounting.invoices "
+    "accounting.payments accounting.banktransactions",
+    "broad": "offline_access accounting.contacts accounting.settings.read accounting.transactions",
+}
+
+
+class XeroConfig(_Section):
+    client_id: str = ""
+    client_secret: str = ""  # empty for an "Auth Code with PKCE" app, which has none
+    # Xero accepts http://localhost (not 127.0.0.1) as a desktop redirect.
+    redirect_uri: str = "http://localhost:8765/callback"
+    # "granular" for apps created on or after 2 March 2026; "broad" (accounting.transactions) for older apps.
+    scopes: Literal["granular", "broad"] = "granular"
+    api_url: str = ""  # overrides of Xero's endpoints (the built-in sandbox sets them)
+    authorize_url: str = ""
+    token_url: str = ""
+    revoke_url: str = ""
+
+    @property
+    def api_base(self) -> str:
+        return (self.api_url or XERO_API).rstrip("/")
+
+    @property
+    def connections_url(self) -> str:
+        return f"{self.api_base}/connections"
+
+    @property
+    def authorize_endpoint(self) -> str:
+        return self.authorize_url or XERO_AUTHORIZE_URL
+
+    @property
+    def token_endpoint(self) -> str:
+        return self.token_url or XERO_TOKEN_URL
+
+    @property
+    def revoke_endpoint(self) -> str:
+        return self.revoke_url or XERO_REVOKE_URL
+
+    @property
+    def scope(self) -> str:
+        return XERO_SCOPES[self.scopes]
+
+
 class SyncConfig(_Section):
     start_date: date | None = None  # sync bills issued on or after this date
     interval_minutes: int = Field(default=5, ge=1, le=1440)
@@ -142,6 +191,7 @@ class Config(_Section):
     secrets: SecretsConfig = Field(default_factory=SecretsConfig)
     clio: ClioConfig = Field(default_factory=ClioConfig)
     qbo: QboConfig = Field(default_factory=QboConfig)
+    xero: XeroConfig = Field(default_factory=XeroConfig)
     sync: SyncConfig = Field(default_factory=SyncConfig)
     mapping: MappingConfig = Field(default_factory=MappingConfig)
 
@@ -180,7 +230,7 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
 
 def _with_env_secrets(raw: dict[str, Any]) -> dict[str, Any]:
     """Fill client ids/secrets from LEDGERLINK_<PROVIDER>_CLIENT_ID/SECRET when set."""
-    for provider in ("clio", "qbo"):
+    for provider in ("clio", "qbo", "xero"):
         section = raw.setdefault(provider, {})
         if not isinstance(section, dict):
             continue

@@ -65,7 +65,8 @@ def _strings(value: object) -> list[str]:
 
 def test_dry_run_prints_the_plan_and_writes_nothing(firm: Firm) -> None:
     done = firm.cli("sync", "--dry-run")
-    assert "would create" in done.stdout or "create" in done.stdout
+    assert done.returncode == 1  # changes are pending
+    assert "to create" in done.stdout and "The plan (" in done.stdout
     assert not firm.sandbox.qbo.records(REALM, "Invoice")
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from ledgerlink.domain import money
-from ledgerlink.sandbox import demo_firm
+from ledgerlink.sandbox import FaultRule, demo_firm
 from ledgerlink.sync.plan import Op
 from tests.scenarios.conftest import Firm
 
@@ -136,3 +136,19 @@ def test_dry_run_plans_but_writes_nothing(firm: Firm) -> None:
     assert (len(qbo(firm, "Customer")), len(qbo(firm, "Invoice"))) == before
     assert plan.tally.get("invoice", "created") > 100
     assert any(a.op is Op.CREATE and a.kind == "contact" for a in plan.actions)
+
+
+def test_a_contact_the_ledger_refuses_blocks_only_its_own_bills_and_heals_next_pass(firm: Firm) -> None:
+    # QBO fails the first customer create on every retry; every other record goes through.
+    firm.sandbox.state.faults.add(FaultRule("500", method="POST", path=r"/customer$", times=4))
+    with firm.workspace() as workspace:
+        first = workspace.sync_once()
+        [refused] = [a for a, e in first.problems if a.kind == "contact" and e.cause == "api_rejected"]
+        blocked = [e for a, e in first.problems if e.cause == "blocked"]
+        assert any(refused.label in e.message for e in blocked)
+        assert first.tally.get("invoice", "created") > 100  # the pass went on
+        second = workspace.sync_once()
+    assert second.tally.get("contact", "created") + second.tally.get("contact", "linked") == 1
+    assert second.tally.get("invoice", "created") == len(
+        [e for e in blocked if e.blocked_by == f"contact {refused.source_id}"]
+    )

@@ -21,6 +21,7 @@ from ledgerlink.sync.engine import PassResult
 from ledgerlink.sync.plan import Action
 
 OUTCOMES = ("created", "updated", "linked", "skipped", "failed", "blocked")
+PLANNED = {"created": "to create", "updated": "to update", "linked": "to link"}
 KIND_TITLES = {"contact": "Contacts → customers", "invoice": "Bills → invoices"}
 
 # Plain lines are not wrapped when the output is a file or a pipe (cron mail, logs, grep).
@@ -53,10 +54,7 @@ def pass_summary(result: PassResult, *, ledger_title: str, company: str, list_pr
     verb = "Planned" if result.dry_run else "Pass"
     heading = f"{verb} {result.run_id}: Clio → {ledger_title} ({company})"
     kinds = [k for k in ("contact", "invoice") if k in result.tally.counts] or ["contact", "invoice"]
-    headers = [
-        ("would " + o if result.dry_run and o not in ("failed", "blocked", "skipped") else o)
-        for o in OUTCOMES
-    ]
+    headers = [PLANNED.get(o, o) if result.dry_run else o for o in OUTCOMES]
     if is_rich():
         table = Table(title=heading, title_justify="left")
         table.add_column("records")

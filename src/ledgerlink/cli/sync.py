@@ -54,7 +54,10 @@ def run_pass(workspace: Workspace, *, dry_run: bool, stop: StopFlag) -> PassResu
 def sync(
     ctx: typer.Context,
     once: Annotated[bool, typer.Option("--once", help="Run one pass and exit (for cron).")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; write nothing.")] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Print the plan; write nothing. Exit 1 if anything would change."),
+    ] = False,
 ) -> None:
     """Sync Clio into QuickBooks Online. Exit 0 clean, 1 with record errors, 2 config, 3 systemic."""
     stop = StopFlag()

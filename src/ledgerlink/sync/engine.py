@@ -39,7 +39,7 @@ from ledgerlink.store import LinkWrite, Store
 from ledgerlink.sync.flows import contacts as contact_flow
 from ledgerlink.sync.flows import invoices as invoice_flow
 from ledgerlink.sync.mapping import configured_items
-from ledgerlink.sync.plan import WRITES, Action, Op, Tally, content_hash
+from ledgerlink.sync.plan import Action, Op, Tally, content_hash
 from ledgerlink.sync.ports import InvoiceDraft, Ledger, LinkView, Source, Written
 
 log = logging.getLogger("ledgerlink.sync")
@@ -82,6 +82,9 @@ class PassResult:
 
     @property
     def exit_code(self) -> int:
+        """0 clean; 1 when records failed — or, for a dry run, when anything would change (pip-tools)."""
+        if self.dry_run:
+            return 1 if self.problems or self.tally.writes else 0
         return 1 if self.problems else 0
 
     @property
@@ -192,7 +195,8 @@ class SyncPass:
             for action in contact_actions:
                 if action.op in (Op.CREATE, Op.LINK):
                     contact_links[action.source_id] = _PlannedLink(action.target_id or "(new)")
-        failed = {a.source_id: a.label for a in result.actions if a.kind == "contact" and a.op not in WRITES}
+        # Contacts refused by the plan or by the ledger: their bills wait for them.
+        failed = {a.source_id: a.label for a, _error in result.problems if a.kind == contact_flow.KIND}
         invoice_actions = self._plan_invoices(invoices, scope, contact_links, failed, names, pending)
         self._apply(invoice_actions, result)
         self._close_leftovers(leftovers, invoice_flow.KIND)
