@@ -15,9 +15,10 @@ from typing import Literal
 
 from ledgerlink.auth.flow import authorize
 from ledgerlink.auth.session import OAuthSession
+from ledgerlink.auth.tokens import Provider as AnyProvider
 from ledgerlink.auth.tokens import TokenSet, TokenStore, open_token_store, provider_name
 from ledgerlink.config import Config
-from ledgerlink.errors import AuthError, ConfigError
+from ledgerlink.errors import AuthError, ConfigError, UserError
 from ledgerlink.http import RateLimiter
 from ledgerlink.providers.clio.client import ClioClient
 from ledgerlink.providers.clio.source import ClioSource
@@ -54,6 +55,33 @@ class Connected:
     external_id: str
     region: str | None
     token_store: str
+    resumed: int = 0  # links kept from an earlier connection to the same company
+
+
+LEDGERS = frozenset({"qbo", "xero"})
+
+
+def _rivals(provider: str) -> frozenset[str]:
+    """Providers whose active connection a new connection of ``provider`` replaces."""
+    return LEDGERS if provider in LEDGERS else frozenset({provider})
+
+
+class MemoryTokens:
+    """Tokens held in memory only: used to look at a new connection before keeping it."""
+
+    description = "memory (not kept)"
+
+    def __init__(self, tokens: dict[AnyProvider, TokenSet]) -> None:
+        self._tokens = dict(tokens)
+
+    def load(self, provider: AnyProvider) -> TokenSet | None:
+        return self._tokens.get(provider)
+
+    def save(self, provider: AnyProvider, tokens: TokenSet) -> None:
+        self._tokens[provider] = tokens
+
+    def delete(self, provider: AnyProvider) -> None:
+        self._tokens.pop(provider, None)
 
 
 class Workspace:
@@ -126,11 +154,11 @@ class Workspace:
                 )
         return app
 
-    def session(self, provider: Provider) -> OAuthSession:
+    def session(self, provider: Provider, tokens: TokenStore | None = None) -> OAuthSession:
         app = self.oauth_app(provider)
         return OAuthSession(
             provider,
-            self.tokens,
+            tokens or self.tokens,
             token_url=app.token_url,
             client_id=app.client_id,
             client_secret=app.client_secret,
@@ -145,8 +173,14 @@ class Workspace:
         *,
         open_url: Callable[[str], None] | None,
         paste_redirect: Callable[[str], str] | None = None,
+        confirm: Callable[[str], bool] = lambda question: False,
     ) -> Connected:
-        """Run the OAuth code flow, keep the tokens, and record which company they belong to."""
+        """Run the OAuth code flow, find out which company consented, and keep the connection.
+
+        The same company again resumes its links. Another company of the same kind (or the other
+        accounting system) replaces the active one only if ``confirm`` agrees: the old links are
+        retired — kept for audit, never used for matching.
+        """
         app = self.oauth_app(provider)
         tokens = authorize(
             provider,
@@ -160,26 +194,75 @@ class Workspace:
             open_url=open_url,
             paste_redirect=paste_redirect,
         )
+        name, external_id, region = self._identify(provider, tokens)
+        replaced = [
+            conn
+            for conn in self.store.connections()
+            if conn.active and conn.provider in _rivals(provider) and conn.external_id != external_id
+        ]
+        if replaced and provider == "clio":
+            old = replaced[0]
+            raise UserError(
+                f"This store holds the links of Clio account “{old.name}” ({old.external_id}); "
+                f"“{name}” is a different Clio account.",
+                remedy="Use a separate store: set [store] url in another config file and connect there.",
+            )
+        for old in replaced:
+            count = self.store.link_count(old.id)
+            question = (
+                f"This store syncs into {provider_name(old.provider)} “{old.name}” ({count} linked records). "
+                f"Connecting {provider_name(provider)} “{name}” instead retires those links: they stay for "
+                "audit but are never used again. Continue?"
+            )
+            if not confirm(question):
+                raise UserError(
+                    f"Not connected to “{name}”: the store stays with “{old.name}”.",
+                    remedy="Run the command again and confirm (or pass --yes) to switch companies.",
+                )
+        for old in replaced:
+            self.store.retire_connection(old.id)
+            self.tokens.delete(old.provider)
         self.tokens.save(provider, tokens)
-        return self._identify(provider, tokens)
+        conn = self.store.upsert_connection(provider, external_id, name, region=region)
+        return Connected(
+            provider,
+            name,
+            external_id,
+            region,
+            self.tokens.description,
+            resumed=self.store.link_count(conn.id),
+        )
 
-    def _identify(self, provider: Provider, tokens: TokenSet) -> Connected:
+    def _identify(self, provider: Provider, tokens: TokenSet) -> tuple[str, str, str | None]:
+        """Name, id and region of what the new tokens give access to (read before anything is kept)."""
+        held = MemoryTokens({provider: tokens})
         if provider == "clio":
-            with self.clio_client() as clio:
+            with ClioClient.connect(self.config.clio.api_url, self.session("clio", held)) as clio:
                 me = clio.who_am_i()
             account = me.account
-            name, external_id = (
-                (account.name or "", str(account.id)) if account else (me.name or "", str(me.id))
-            )
-            region: str | None = self.config.clio.region
-        else:
-            if not tokens.realm_id:
-                raise AuthError("QuickBooks did not say which company was connected (no realmId).")
-            with self.qbo_client(tokens.realm_id) as qbo:
-                info = qbo.company_info()
-            name, external_id, region = str(info.get("CompanyName", "")), tokens.realm_id, None
-        self.store.upsert_connection(provider, external_id, name, region=region)
-        return Connected(provider, name, external_id, region, self.tokens.description)
+            if account:
+                return account.name or "", str(account.id), self.config.clio.region
+            return me.name or "", str(me.id), self.config.clio.region
+        if not tokens.realm_id:
+            raise AuthError("QuickBooks did not say which company was connected (no realmId).")
+        with QboClient.connect(self.config.qbo.api_base, tokens.realm_id, self.session("qbo", held)) as qbo:
+            info = qbo.company_info()
+        return str(info.get("CompanyName", "")), tokens.realm_id, None
+
+    def disconnect(self, provider: Provider, *, purge: bool = False) -> Connection:
+        """Revoke the tokens at the provider and forget them; keep the links unless ``purge``."""
+        conn = self.store.active_connection(provider)
+        if conn is None:
+            known = [c for c in self.store.connections() if c.provider == provider and c.retired_at is None]
+            if not known:
+                raise UserError(f"Not connected to {provider_name(provider)}: nothing to disconnect.")
+            conn = known[-1]
+        if self.tokens.load(provider) is not None:
+            self.session(provider).revoke(self.oauth_app(provider).revoke_url)
+        self.store.mark_disconnected(conn.id)
+        if purge:
+            self.store.retire_connection(conn.id)
+        return conn
 
     def require_connections(self) -> tuple[Connection, Connection]:
         """The Clio and ledger connections a pass needs; one error naming every missing one."""

@@ -42,10 +42,22 @@ redirect_uri = "http://127.0.0.1:8765/callback"
     return path
 
 
-def _connect_over_ssh(config: Path, provider: str) -> subprocess.CompletedProcess[str]:
+def _connect_over_ssh(
+    config: Path, provider: str, *flags: str, realm: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """`connect --no-browser`: read the consent address, approve it elsewhere, paste the redirect back."""
     child = subprocess.Popen(
-        [sys.executable, "-m", "ledgerlink", "--config", str(config), "connect", provider, "--no-browser"],
+        [
+            sys.executable,
+            "-m",
+            "ledgerlink",
+            "--config",
+            str(config),
+            "connect",
+            provider,
+            "--no-browser",
+            *flags,
+        ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -59,6 +71,8 @@ def _connect_over_ssh(config: Path, provider: str) -> subprocess.CompletedProces
         if found:
             consent = found.group(0)
             break
+    if realm:
+        consent += f"&realm_hint={realm}"
     approved = httpx.get(consent, follow_redirects=False)
     assert approved.status_code in (302, 303)
     out, err = child.communicate(approved.headers["location"] + "\n", timeout=60)
@@ -76,6 +90,18 @@ def test_connect_without_a_browser_pastes_the_redirect_and_names_the_company(
     assert clio.returncode == 0, clio.stderr
     assert demo_firm.FIRM_NAME in clio.stdout
     assert oct((tmp_path / "tokens.json").stat().st_mode & 0o777) == "0o600"
+
+
+def test_switching_qbo_company_from_a_script_needs_yes(sandbox: Sandbox, tmp_path: Path) -> None:
+    sandbox.qbo.add_company("4620816365171111111", "Other Books")
+    config = _config(sandbox.urls, tmp_path, sandbox)
+    assert _connect_over_ssh(config, "qbo").returncode == 0
+    refused = _connect_over_ssh(config, "qbo", realm="4620816365171111111")
+    assert refused.returncode == 2
+    assert "stays with" in refused.stderr and "--yes" in refused.stderr
+    switched = _connect_over_ssh(config, "qbo", "--yes", realm="4620816365171111111")
+    assert switched.returncode == 0, switched.stderr
+    assert "Other Books" in switched.stdout
 
 
 def test_connect_without_client_credentials_is_a_config_error_naming_the_key(tmp_path: Path) -> None:

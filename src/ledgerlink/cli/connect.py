@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import webbrowser
 from enum import StrEnum
 from typing import Annotated
@@ -42,15 +43,53 @@ def connect(
     no_browser: Annotated[
         bool, typer.Option("--no-browser", help="Print the consent address and paste the redirect (SSH).")
     ] = False,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", "-y", help="Switch to another company without asking (retires old links)."),
+    ] = False,
 ) -> None:
     """Connect ledgerlink to Clio or QuickBooks Online (OAuth; tokens go to the keyring)."""
+
+    def confirm(question: str) -> bool:
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            return False
+        return bool(typer.confirm(question, default=False))
+
     with app_context(ctx).workspace() as workspace:
         connected = workspace.connect(
             provider.value,
             open_url=None if no_browser else _open_browser,
             paste_redirect=_paste if no_browser else None,
+            confirm=confirm,
         )
     where = f" (realm {connected.external_id})" if provider is ProviderChoice.qbo else ""
     region = f", region {connected.region}" if connected.region else ""
     console.print(f"Connected to {connected.name}{where}{region}.", markup=False)
     console.print(f"Tokens are kept in: {connected.token_store}", markup=False)
+    if connected.resumed:
+        console.print(
+            f"Resuming: {connected.resumed} records linked earlier are used again; nothing is re-sent."
+        )
+
+
+@app.command("disconnect")
+def disconnect(
+    ctx: typer.Context,
+    provider: Annotated[ProviderChoice, typer.Argument(help="clio or qbo")],
+    purge: Annotated[
+        bool, typer.Option("--purge", help="Also retire the links (kept for audit, never used again).")
+    ] = False,
+) -> None:
+    """Revoke ledgerlink's access and forget the tokens; the links stay for a later reconnect."""
+    with app_context(ctx).workspace() as workspace:
+        conn = workspace.disconnect(provider.value, purge=purge)
+        links = workspace.store.link_count(conn.id)
+    console.print(f"Disconnected from {conn.name}: access revoked, tokens forgotten.", markup=False)
+    if purge:
+        console.print(f"Its {links} links are retired: kept for audit, never used for matching again.")
+    else:
+        console.print(
+            f"Its {links} links are kept: connecting the same company again resumes where it stopped."
+        )

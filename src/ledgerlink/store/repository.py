@@ -45,7 +45,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -221,6 +221,16 @@ class Store:
         with self._transaction() as session:
             row = self._link_row(session, connection_id, kind, source_id=source_id)
             return None if row is None else to_record(Link, row)
+
+    def link_count(self, connection_id: int) -> int:
+        """How many records of every kind are linked through this connection."""
+        with self._transaction() as session:
+            return int(
+                session.scalar(
+                    select(func.count()).select_from(LinkRow).filter_by(connection_id=connection_id)
+                )
+                or 0
+            )
 
     def link_by_target(self, connection_id: int, kind: str, target_id: str) -> Link | None:
         """The link that points at one ledger record, if any."""
