@@ -17,7 +17,7 @@ from ledgerlink.auth.flow import authorize
 from ledgerlink.auth.session import OAuthSession
 from ledgerlink.auth.tokens import Provider as AnyProvider
 from ledgerlink.auth.tokens import TokenSet, TokenStore, open_token_store, provider_name
-from ledgerlink.config import Config
+from ledgerlink.config import CLIO_REGIONS, ClioConfig, Config
 from ledgerlink.errors import AuthError, ConfigError, UserError
 from ledgerlink.http import RateLimiter
 from ledgerlink.providers.clio.client import ClioClient
@@ -64,6 +64,15 @@ LEDGERS = frozenset({"qbo", "xero"})
 def _rivals(provider: str) -> frozenset[str]:
     """Providers whose active connection a new connection of ``provider`` replaces."""
     return LEDGERS if provider in LEDGERS else frozenset({provider})
+
+
+def _wrong_region(clio: ClioConfig) -> AuthError:
+    return AuthError(
+        f"Clio's {clio.region.upper()} region ({clio.host}) did not accept the new tokens: "
+        "a Clio account and its tokens live in one region only.",
+        remedy="If the firm's Clio account is in another region, connect again with --region "
+        "ca, eu, au or us (or set clio.region in the config).",
+    )
 
 
 class MemoryTokens:
@@ -237,8 +246,11 @@ class Workspace:
         """Name, id and region of what the new tokens give access to (read before anything is kept)."""
         held = MemoryTokens({provider: tokens})
         if provider == "clio":
-            with ClioClient.connect(self.config.clio.api_url, self.session("clio", held)) as clio:
-                me = clio.who_am_i()
+            try:
+                with ClioClient.connect(self.config.clio.api_url, self.session("clio", held)) as clio:
+                    me = clio.who_am_i()
+            except AuthError:
+                raise _wrong_region(self.config.clio) from None
             account = me.account
             if account:
                 return account.name or "", str(account.id), self.config.clio.region
@@ -293,7 +305,21 @@ class Workspace:
     # -- clients -------------------------------------------------------------------------------
 
     def clio_client(self, *, sleep: Callable[[float], None] = time.sleep) -> ClioClient:
+        """A client for the region the Clio connection was made in (tokens only work there)."""
+        clio = self.config.clio
+        conn = self.store.active_connection("clio")
+        if conn is not None and conn.region and conn.region != clio.region and not clio.base_url:
+            self.use_clio_region(conn.region)
         return ClioClient.connect(self.config.clio.api_url, self.session("clio"), sleep=sleep)
+
+    def use_clio_region(self, region: str) -> None:
+        """Talk to Clio's ``region`` (us, ca, eu, au) from now on in this workspace."""
+        if region not in CLIO_REGIONS:
+            raise UserError(
+                f"Unknown Clio region “{region}”.", remedy=f"Use one of: {', '.join(sorted(CLIO_REGIONS))}."
+            )
+        clio = self.config.clio.model_copy(update={"region": region})
+        self.config = self.config.model_copy(update={"clio": clio})
 
     def qbo_client(self, realm_id: str, *, sleep: Callable[[float], None] = time.sleep) -> QboClient:
         limiter = RateLimiter(per_second=self.config.qbo.requests_per_second, sleep=sleep)

@@ -43,6 +43,9 @@ def connect(
     no_browser: Annotated[
         bool, typer.Option("--no-browser", help="Print the consent address and paste the redirect (SSH).")
     ] = False,
+    region: Annotated[
+        str | None, typer.Option("--region", help="Clio only: us, ca, eu or au (default: clio.region).")
+    ] = None,
     yes: Annotated[
         bool,
         typer.Option("--yes", "-y", help="Switch to another company without asking (retires old links)."),
@@ -58,6 +61,8 @@ def connect(
         return bool(typer.confirm(question, default=False))
 
     with app_context(ctx).workspace() as workspace:
+        if region:
+            workspace.use_clio_region(region.lower())
         connected = workspace.connect(
             provider.value,
             open_url=None if no_browser else _open_browser,
