@@ -20,10 +20,16 @@ from ledgerlink.sync.engine import PassResult, ProgressFn
 from ledgerlink.workspace import Workspace
 
 DEMO_DIR = Path(".ledgerlink-demo")
+XERO_APP_ID = "sandbox-xero-app"
 
 
 def _toml(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _xero_app(box: Sandbox) -> tuple[str, str]:
+    """The sandbox's confidential Xero app (granular scopes)."""
+    return XERO_APP_ID, box.state.xero_apps[XERO_APP_ID].client_secret or ""
 
 
 def demo_config(box: Sandbox, workdir: Path, *, qbo_requests_per_second: float = 8.0) -> str:
@@ -31,6 +37,7 @@ def demo_config(box: Sandbox, workdir: Path, *, qbo_requests_per_second: float =
     urls = box.urls
     clio_id, clio_secret = next(iter(box.state.clio_apps.items()))
     qbo_id, qbo_secret = next(iter(box.state.qbo_apps.items()))
+    xero_id, xero_secret = _xero_app(box)
     activity = "\n".join(f"{_toml(k)} = {_toml(v)}" for k, v in firm.ACTIVITY_ITEM_MAP.items())
     expense = "\n".join(f"{_toml(k)} = {_toml(v)}" for k, v in firm.EXPENSE_ITEM_MAP.items())
     return f"""\
@@ -57,6 +64,15 @@ client_id = {_toml(qbo_id)}
 client_secret = {_toml(qbo_secret)}
 redirect_uri = "http://127.0.0.1:0/callback"
 requests_per_second = {qbo_requests_per_second}
+
+[xero]
+api_url = {_toml(urls.xero_api)}
+authorize_url = {_toml(f"{urls.xero_identity}/connect/authorize")}
+token_url = {_toml(f"{urls.xero_identity}/connect/token")}
+revoke_url = {_toml(f"{urls.xero_identity}/connect/revocation")}
+client_id = {_toml(xero_id)}
+client_secret = {_toml(xero_secret)}
+redirect_uri = "http://localhost:0/callback"
 
 [sync]
 start_date = 2026-01-01

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Literal
 
 from ledgerlink.auth.flow import authorize
-from ledgerlink.auth.session import OAuthSession
+from ledgerlink.auth.session import ClientAuth, OAuthSession
 from ledgerlink.auth.tokens import Provider as AnyProvider
 from ledgerlink.auth.tokens import TokenSet, TokenStore, open_token_store, provider_name
 from ledgerlink.config import CLIO_REGIONS, ClioConfig, Config
@@ -24,10 +24,11 @@ from ledgerlink.providers.clio.client import ClioClient
 from ledgerlink.providers.clio.source import ClioSource
 from ledgerlink.providers.qbo.client import QboClient
 from ledgerlink.providers.qbo.ledger import QboLedger
+from ledgerlink.providers.xero.connections import XeroTenant, auth_event_id_of, list_tenants
 from ledgerlink.store import Connection, Store
 from ledgerlink.sync.engine import PassResult, ProgressFn, SyncPass
 
-Provider = Literal["clio", "qbo"]
+Provider = Literal["clio", "qbo", "xero"]
 QBO_SCOPE = "com.intuit.quickbooks.accounting"
 
 
@@ -43,7 +44,7 @@ class OAuthApp:
     revoke_url: str
     redirect_uri: str
     scope: str | None
-    client_auth: Literal["basic", "body"]
+    client_auth: ClientAuth
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,21 @@ class Workspace:
                 scope=None,
                 client_auth="body",
             )
+        elif provider == "xero":
+            xero = self.config.xero
+            # An "Auth Code with PKCE" app has no secret: it authenticates with its client id alone.
+            auth: ClientAuth = "basic" if xero.client_secret else "none"
+            app = OAuthApp(
+                provider,
+                xero.client_id,
+                xero.client_secret,
+                xero.authorize_endpoint,
+                xero.token_endpoint,
+                xero.revoke_endpoint,
+                xero.redirect_uri,
+                scope=xero.scope,
+                client_auth=auth,
+            )
         else:
             qbo = self.config.qbo
             app = OAuthApp(
@@ -152,7 +168,8 @@ class Workspace:
                 scope=QBO_SCOPE,
                 client_auth="basic",
             )
-        for key in ("client_id", "client_secret"):
+        required = ("client_id",) if provider == "xero" else ("client_id", "client_secret")
+        for key in required:
             if not getattr(app, key):
                 where = self.config.source or "the config file"
                 raise ConfigError(
@@ -183,6 +200,7 @@ class Workspace:
         open_url: Callable[[str], None] | None,
         paste_redirect: Callable[[str], str] | None = None,
         confirm: Callable[[str], bool] = lambda question: False,
+        choose_tenant: Callable[[Sequence[XeroTenant]], XeroTenant] | None = None,
     ) -> Connected:
         """Run the OAuth code flow, find out which company consented, and keep the connection.
 
@@ -203,7 +221,12 @@ class Workspace:
             open_url=open_url,
             paste_redirect=paste_redirect,
         )
-        name, external_id, region = self._identify(provider, tokens)
+        if provider == "xero":
+            tenant = self._xero_tenant(tokens, choose_tenant)
+            tokens = replace(tokens, realm_id=tenant.tenant_id)
+            name, external_id, region = tenant.tenant_name or tenant.tenant_id, tenant.tenant_id, None
+        else:
+            name, external_id, region = self._identify(provider, tokens)
         replaced = [
             conn
             for conn in self.store.connections()
@@ -261,6 +284,31 @@ class Workspace:
             info = qbo.company_info()
         return str(info.get("CompanyName", "")), tokens.realm_id, None
 
+    def _xero_tenant(
+        self, tokens: TokenSet, choose: Callable[[Sequence[XeroTenant]], XeroTenant] | None
+    ) -> XeroTenant:
+        """The organisation this consent connected; ``choose`` picks when it covered several."""
+        # Only the organisations this sign-in added (an earlier consent may have added others).
+        tenants = list_tenants(
+            self.config.xero.connections_url,
+            tokens.access_token,
+            auth_event_id=auth_event_id_of(tokens.access_token),
+        )
+        if not tenants:
+            raise AuthError(
+                "Xero connected no organisation.",
+                remedy="Run `ledgerlink connect xero` again and tick an organisation on Xero's consent page.",
+            )
+        if len(tenants) == 1:
+            return tenants[0]
+        if choose is None:
+            names = ", ".join(f"“{t.tenant_name}”" for t in tenants)
+            raise UserError(
+                f"The consent covered several Xero organisations: {names}.",
+                remedy="Run `ledgerlink connect xero --tenant NAME` to say which one this store syncs into.",
+            )
+        return choose(tenants)
+
     def disconnect(self, provider: Provider, *, purge: bool = False) -> Connection:
         """Revoke the tokens at the provider and forget them; keep the links unless ``purge``."""
         conn = self.store.active_connection(provider)
@@ -286,6 +334,13 @@ class Workspace:
                 found[provider] = self.connection(provider)
             except AuthError:
                 missing.append(provider)
+        xero = self.store.active_connection("xero")
+        if "qbo" in missing and xero is not None:
+            raise UserError(
+                f"This store is connected to the Xero organisation “{xero.name}”; syncing into Xero is not "
+                "available yet (it is the next accounting target on the roadmap).",
+                remedy="Connect QuickBooks Online (`ledgerlink connect qbo`) to sync now, or wait for Xero.",
+            )
         if missing:
             raise AuthError(
                 f"Not connected to {' and '.join(provider_name(p) for p in missing)}.",

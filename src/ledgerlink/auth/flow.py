@@ -103,9 +103,11 @@ def _listen(provider: Provider, redirect_uri: str) -> LoopbackReceiver:
     try:
         receiver = LoopbackReceiver(redirect_uri)
     except ValueError as exc:
+        # Xero refuses 127.0.0.1 redirect URIs (reference/xero.md §6): suggest localhost there.
+        example = "http://localhost:8765/callback" if provider == "xero" else "http://127.0.0.1:8765/callback"
         raise ConfigError(
             f"{provider}.redirect_uri {redirect_uri!r}: {exc}.",
-            remedy=f"Use e.g. http://127.0.0.1:8765/callback (registered with {provider_name(provider)}), "
+            remedy=f"Use e.g. {example} (registered with {provider_name(provider)}), "
             "or connect with --no-browser.",
         ) from None
     try:

@@ -36,8 +36,12 @@ with warnings.catch_warnings():
 
 log = logging.getLogger("ledgerlink.auth")
 
-ClientAuth = Literal["basic", "body"]
-_AUTH_METHODS: dict[str, str] = {"basic": "client_secret_basic", "body": "client_secret_post"}
+ClientAuth = Literal["basic", "body", "none"]
+_AUTH_METHODS: dict[str, str] = {
+    "basic": "client_secret_basic",
+    "body": "client_secret_post",
+    "none": "none",  # a public (PKCE) client: client_id in the body, no secret
+}
 TOKEN_TIMEOUT = 30.0
 
 
@@ -51,7 +55,8 @@ def token_endpoint_client(
 ) -> OAuth2Client:
     """An authlib client authenticating to the token endpoint the way the provider wants.
 
-    ``"basic"`` is HTTP Basic (Intuit); ``"body"`` puts client_id/client_secret in the form (Clio).
+    ``"basic"`` is HTTP Basic (Intuit); ``"body"`` puts client_id/client_secret in the form (Clio);
+    ``"none"`` sends client_id alone (a Xero "Auth Code with PKCE" app, which has no secret).
     """
     return OAuth2Client(
         client_id=client_id,
@@ -174,6 +179,8 @@ class OAuthSession:
 
         Clio: ``POST /oauth/deauthorize`` with the access token as Bearer and form ``token``.
         Intuit: ``POST …/tokens/revoke`` with Basic client auth and JSON ``{"token": refresh}``.
+        Xero: ``POST …/connect/revocation`` with form ``token=<refresh>`` and the token endpoint's
+        client authentication; it also disconnects the user's organisations.
         A grant the provider already considers dead counts as revoked. Network trouble raises
         TransportError and keeps the local tokens, so disconnecting can be retried.
         """
@@ -239,6 +246,14 @@ class OAuthSession:
         if self.provider == "clio":
             access = self.access_token()
             return {"headers": {"Authorization": f"Bearer {access}"}, "data": {"token": access}}
+        if self.provider == "xero":
+            form = {"token": self.tokens().refresh_token}
+            if self.client_auth == "basic":
+                return {"auth": httpx.BasicAuth(self.client_id, self.client_secret), "data": form}
+            form["client_id"] = self.client_id
+            if self.client_auth == "body":
+                form["client_secret"] = self.client_secret
+            return {"data": form}
         return {
             "auth": httpx.BasicAuth(self.client_id, self.client_secret),
             "json": {"token": self.tokens().refresh_token},

@@ -1,9 +1,10 @@
-"""`ledgerlink connect clio|qbo`: the OAuth code flow in the browser, tokens into the token store."""
+"""`ledgerlink connect` and `disconnect`: the OAuth code flow in the browser, tokens into the token store."""
 
 from __future__ import annotations
 
 import sys
 import webbrowser
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import Annotated
 
@@ -11,6 +12,8 @@ import typer
 
 from ledgerlink.cli.context import app_context
 from ledgerlink.cli.output import console
+from ledgerlink.errors import UserError
+from ledgerlink.providers.xero.connections import XeroTenant
 
 app = typer.Typer()
 
@@ -18,6 +21,7 @@ app = typer.Typer()
 class ProviderChoice(StrEnum):
     clio = "clio"
     qbo = "qbo"
+    xero = "xero"
 
 
 def _open_browser(url: str) -> None:
@@ -36,22 +40,8 @@ def _paste(url: str) -> str:
     return str(typer.prompt("Redirect address"))
 
 
-@app.command("connect")
-def connect(
-    ctx: typer.Context,
-    provider: Annotated[ProviderChoice, typer.Argument(help="clio or qbo")],
-    no_browser: Annotated[
-        bool, typer.Option("--no-browser", help="Print the consent address and paste the redirect (SSH).")
-    ] = False,
-    region: Annotated[
-        str | None, typer.Option("--region", help="Clio only: us, ca, eu or au (default: clio.region).")
-    ] = None,
-    yes: Annotated[
-        bool,
-        typer.Option("--yes", "-y", help="Switch to another company without asking (retires old links)."),
-    ] = False,
-) -> None:
-    """Connect ledgerlink to Clio or QuickBooks Online (OAuth; tokens go to the keyring)."""
+def _confirmer(yes: bool) -> Callable[[str], bool]:
+    """Ask on a terminal; in a script only --yes agrees."""
 
     def confirm(question: str) -> bool:
         if yes:
@@ -60,6 +50,57 @@ def connect(
             return False
         return bool(typer.confirm(question, default=False))
 
+    return confirm
+
+
+def _tenant_chooser(wanted: str | None) -> Callable[[Sequence[XeroTenant]], XeroTenant]:
+    """Pick the Xero organisation by --tenant, else by asking on a terminal."""
+
+    def choose(tenants: Sequence[XeroTenant]) -> XeroTenant:
+        names = [t.tenant_name or t.tenant_id for t in tenants]
+        listed = ", ".join(f"“{n}”" for n in names)
+        if wanted is not None:
+            for tenant, name in zip(tenants, names, strict=True):
+                if name.casefold() == wanted.casefold():
+                    return tenant
+            raise UserError(
+                f"No Xero organisation named “{wanted}” in this consent.", remedy=f"Use one of: {listed}."
+            )
+        if not sys.stdin.isatty():
+            raise UserError(
+                f"The consent covered several Xero organisations: {listed}.",
+                remedy="Run `ledgerlink connect xero --tenant NAME` to say which one this store syncs into.",
+            )
+        for number, name in enumerate(names, start=1):
+            console.print(f"  {number}. {name}", markup=False)
+        picked = int(typer.prompt("Which organisation does this store sync into? Number", type=int))
+        if not 1 <= picked <= len(tenants):
+            raise UserError(f"There is no organisation number {picked}.", remedy="Run the command again.")
+        return tenants[picked - 1]
+
+    return choose
+
+
+@app.command("connect")
+def connect(
+    ctx: typer.Context,
+    provider: Annotated[ProviderChoice, typer.Argument(help="clio, qbo or xero")],
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="Print the consent address and paste the redirect (SSH).")
+    ] = False,
+    region: Annotated[
+        str | None, typer.Option("--region", help="Clio only: us, ca, eu or au (default: clio.region).")
+    ] = None,
+    tenant: Annotated[
+        str | None,
+        typer.Option("--tenant", help="Xero only: which organisation, when consent covered several."),
+    ] = None,
+    yes: Annotated[
+        bool,
+        typer.Option("--yes", "-y", help="Switch to another company without asking (retires old links)."),
+    ] = False,
+) -> None:
+    """Connect ledgerlink to Clio, QuickBooks Online or Xero (OAuth; tokens go to the keyring)."""
     with app_context(ctx).workspace() as workspace:
         if region:
             workspace.use_clio_region(region.lower())
@@ -67,11 +108,15 @@ def connect(
             provider.value,
             open_url=None if no_browser else _open_browser,
             paste_redirect=_paste if no_browser else None,
-            confirm=confirm,
+            confirm=_confirmer(yes),
+            choose_tenant=_tenant_chooser(tenant),
         )
-    where = f" (realm {connected.external_id})" if provider is ProviderChoice.qbo else ""
-    region = f", region {connected.region}" if connected.region else ""
-    console.print(f"Connected to {connected.name}{where}{region}.", markup=False)
+    where = {
+        ProviderChoice.qbo: f" (realm {connected.external_id})",
+        ProviderChoice.xero: f" (tenant {connected.external_id})",
+    }.get(provider, "")
+    shown_region = f", region {connected.region}" if connected.region else ""
+    console.print(f"Connected to {connected.name}{where}{shown_region}.", markup=False)
     console.print(f"Tokens are kept in: {connected.token_store}", markup=False)
     if connected.resumed:
         console.print(
@@ -82,7 +127,7 @@ def connect(
 @app.command("disconnect")
 def disconnect(
     ctx: typer.Context,
-    provider: Annotated[ProviderChoice, typer.Argument(help="clio or qbo")],
+    provider: Annotated[ProviderChoice, typer.Argument(help="clio, qbo or xero")],
     purge: Annotated[
         bool, typer.Option("--purge", help="Also retire the links (kept for audit, never used again).")
     ] = False,

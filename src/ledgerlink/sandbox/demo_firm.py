@@ -47,3 +47,10 @@ EXISTING_CUSTOMER_EMAIL = "dana.whitfield@example.com"
 # A QBO employee (DisplayName unique across lists applies to employees too).
 QBO_EMPLOYEE_NAME = "Priya Raman"
 QBO_VENDORS = (VENDOR_CONFLICT_NAME, "City Courier Co", "State Bar Association")
+
+# Xero: the organisations (tenants) the sandbox's one Xero user can connect, and that user.
+XERO_ORG_NAME = "Hartwell & Osei LLP (Xero)"
+XERO_ORG_TENANT_ID = "4f5c6b1e-2d3a-4e8f-9a0b-1c2d3e4f5a6b"
+XERO_TRUST_ORG_NAME = "Hartwell & Osei Trust Co"
+XERO_TRUST_ORG_TENANT_ID = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+XERO_USER_ID = "0d6f1c2b-7e8a-4b9c-a1d2-e3f4a5b6c7d8"

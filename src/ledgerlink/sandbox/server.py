@@ -6,6 +6,8 @@ One uvicorn server, one port, the emulators mounted under prefixes::
     /clio/api/v4/...       Clio Manage API v4
     /qbo/oauth2/...        Intuit OAuth (authorize, v1/tokens/bearer, v1/tokens/revoke)
     /qbo/v3/company/...    QuickBooks Online Accounting API v3
+    /xero/identity/...     Xero identity (connect/authorize, connect/token, connect/revocation)
+    /xero/api/...          api.xero.com (connections)
 
 Fault injection (latency, 429, 5xx, response dropped after commit) is a middleware in front of
 all of them; rate limits, auth and error bodies are each emulator's own.
@@ -30,6 +32,11 @@ from ledgerlink.sandbox.clio import ClioEmulator
 from ledgerlink.sandbox.oauth import build_clio_oauth_app, build_qbo_oauth_app
 from ledgerlink.sandbox.qbo import QboEmulator
 from ledgerlink.sandbox.state import SandboxState
+from ledgerlink.sandbox.xero_identity import (
+    build_xero_connections_app,
+    build_xero_identity_app,
+    seed_xero_organisations,
+)
 
 Seed = Literal["demo", "empty"]
 
@@ -94,6 +101,14 @@ class SandboxUrls:
     def qbo_oauth(self) -> str:
         return f"{self.base}/qbo/oauth2"
 
+    @property
+    def xero_identity(self) -> str:
+        return f"{self.base}/xero/identity"
+
+    @property
+    def xero_api(self) -> str:
+        return f"{self.base}/xero/api"
+
 
 class Sandbox:
     """The emulated Clio + QBO world, served on loopback until :meth:`stop`.
@@ -116,6 +131,7 @@ class Sandbox:
             from ledgerlink.sandbox.seed import seed_demo_firm
 
             seed_demo_firm(self.clio, self.qbo)
+            seed_xero_organisations(self.state)
         self._host = host
         self._port = port
         self._server: uvicorn.Server | None = None
@@ -129,6 +145,8 @@ class Sandbox:
                 Mount("/clio/api/v4", app=self.clio.app),
                 Mount("/qbo/oauth2", app=build_qbo_oauth_app(self.state)),
                 Mount("/qbo/v3", app=self.qbo.app),
+                Mount("/xero/identity", app=build_xero_identity_app(self.state)),
+                Mount("/xero/api", app=build_xero_connections_app(self.state)),
             ]
         )
         return FaultMiddleware(app, self.state)
