@@ -497,6 +497,21 @@ def test_an_oauth_session_for_xero_refreshes_transparently_after_30_minutes(
     ]
 
 
+def test_a_refresh_answer_lost_in_a_crash_is_recovered_within_the_grace_period(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    first = connect(sandbox, APP)
+    # The refresh reached Xero (which rotated the token) but the process died before saving the answer.
+    assert refresh(sandbox, first.refresh_token).status_code == 200
+    sandbox.state.clock.advance(10 * MINUTE)  # the next run starts well within the 30-minute grace
+    store = stored(tmp_path, first, "after-crash.json")
+    restarted = session_for(sandbox, APP, store)
+    assert not accepted(sandbox, first.access_token)  # the rotation ended the old access token
+    fresh = restarted.refresh(first.access_token)  # what the transport does on the API's 401
+    assert accepted(sandbox, fresh)
+    assert loaded(store).refresh_token != first.refresh_token  # the rotated token is kept now
+
+
 def test_a_session_holding_a_refresh_token_past_its_grace_period_must_reconnect(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
