@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -72,8 +73,10 @@ def demo(
         else "The second pass wrote nothing: every record was already in the books."
     )
     say("Look around (the sandbox has stopped, the store and config stay):")
-    say(f"  ledgerlink --config {config} errors")
-    say(f"  ledgerlink --config {config} status")
+    # `make demo` runs .venv/bin/ledgerlink, which is not on PATH: show the command as it was typed.
+    program = sys.argv[0] if Path(sys.argv[0]).name == "ledgerlink" else "ledgerlink"
+    say(f"  {program} --config {config} errors")
+    say(f"  {program} --config {config} status")
     say("Connect your real Clio and QuickBooks: see README.md, “Using it for real”.")
     # The demo's record errors are intended; the demo itself succeeded.
     raise typer.Exit(0)
