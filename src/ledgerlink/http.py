@@ -267,6 +267,12 @@ class Transport:
         extra = dict(kw.pop("headers") or {})
         token = self._auth.access_token() if self._auth else None
         response = self._exchange(method, url, token, extra, kw)
+        if response.status_code == 401 and "insufficient_scope" in response.headers.get(
+            "WWW-Authenticate", ""
+        ):
+            # RFC 6750: the token is fine but the consent lacks a scope; refreshing cannot help.
+            error = self._error_mapper(response)
+            raise AuthError(str(error), remedy=error.remedy)
         if response.status_code == 401 and self._auth and token:
             log.info("%s: access token rejected; refreshing once", self.name)
             token = self._auth.refresh(token)

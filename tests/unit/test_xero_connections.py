@@ -249,3 +249,16 @@ def test_the_auth_event_id_is_read_from_the_access_token_claims() -> None:
 )
 def test_a_token_without_a_readable_auth_event_gives_none(token: str) -> None:
     assert auth_event_id_of(token) is None
+
+
+def test_a_missing_scope_is_explained_not_refreshed_away(respx_mock: respx.MockRouter) -> None:
+    respx_mock.get("https://api.xero.test/connections").respond(
+        401,
+        headers={"WWW-Authenticate": 'Bearer error="insufficient_scope", scope="accounting.invoices"'},
+        json={"Title": "Unauthorized", "Status": 401, "Detail": "insufficient scope"},
+    )
+    with pytest.raises(AuthError) as caught:
+        list_tenants("https://api.xero.test/connections", "a-token-value-of-some-length")
+    assert "accounting.invoices" in str(caught.value)
+    assert "[xero] scopes" in caught.value.remedy
+    assert respx_mock.calls.call_count == 1

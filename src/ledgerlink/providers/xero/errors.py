@@ -10,7 +10,8 @@ Xero answers errors in several shapes (``reference/xero.md`` §1), so the mapper
 By status::
 
     400         → ValidationError     the record or request was refused; messages in ``detail``
-    401 / 403   → ApiError            with a reconnect remedy (the transport refreshes a 401 first)
+    401 / 403   → ApiError            with a reconnect remedy (the transport refreshes a 401 first);
+                                      a 401 with ``WWW-Authenticate: … insufficient_scope`` names the scope
     404         → NotFoundError
     429         → RateLimitedError    ``code`` names the limit (``X-Rate-Limit-Problem``), Retry-After
     anything else → ApiError          (the transport retries 500/502/503/504 where that is safe)
@@ -21,6 +22,7 @@ Every text that reaches an error is passed through :func:`ledgerlink.http.redact
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -34,6 +36,10 @@ from ledgerlink.http import redact, retry_after_seconds
 
 RECONNECT_REMEDY = "Reconnect with `ledgerlink connect xero` and pick the organisation again."
 DEFAULT_RETRY_AFTER = 60.0
+SCOPE_REMEDY = (
+    'Set [xero] scopes = "granular" (apps created on or after 2 March 2026) or "broad" (older apps) to match '
+    "your Xero app, then run `ledgerlink connect xero` again to grant the scope."
+)
 
 
 @dataclass(frozen=True)
@@ -137,6 +143,16 @@ def map_error(response: httpx.Response) -> ApiError:
         return ValidationError(redact(summary), **kw)
     if status == 404:
         return NotFoundError(redact(summary), **kw)
+    challenge = response.headers.get("WWW-Authenticate", "")
+    if status == 401 and "insufficient_scope" in challenge:
+        scope = re.search(r'scope="([^"]+)"', challenge)
+        needed = f" ({scope.group(1)})" if scope else ""
+        kw["code"] = "insufficient_scope"
+        return ApiError(
+            redact(f"{summary}: the Xero consent lacks the scope this needs{needed}"),
+            remedy=SCOPE_REMEDY,
+            **kw,
+        )
     if status in (401, 403):
         return ApiError(redact(summary), remedy=RECONNECT_REMEDY, **kw)
     return ApiError(redact(summary), **kw)
