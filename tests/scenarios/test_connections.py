@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 import pytest
 
 from ledgerlink.demo import scripted_browser
-from ledgerlink.errors import UserError
-from ledgerlink.sandbox import Sandbox, demo_firm
+from ledgerlink.errors import AuthError, UserError
+from ledgerlink.sandbox import FaultRule, Sandbox, demo_firm
 from tests.scenarios.conftest import Firm
 
 OTHER_REALM = "4620816365171111111"
@@ -102,3 +102,28 @@ def test_revoked_consent_stops_the_pass_with_exit_3_and_no_error_spam(firm: Firm
     with firm.workspace() as workspace:
         assert len(workspace.store.open_errors()) == errors_before
         assert workspace.store.last_run().status == "failed"  # type: ignore[union-attr]
+
+
+def test_after_a_purge_reconnecting_adopts_what_the_books_have_instead_of_duplicating(firm: Firm) -> None:
+    with firm.workspace() as workspace:
+        workspace.sync_once()
+        purged = workspace.disconnect("qbo", purge=True)
+        again = workspace.connect("qbo", open_url=scripted_browser)
+        assert again.resumed == 0  # the retired links are history, not used
+        result = workspace.sync_once()
+        kept = workspace.store.link_count(purged.id)
+    assert kept > 100
+    assert result.tally.get("invoice", "created") == 0 and result.tally.get("contact", "created") == 0
+    assert result.tally.get("invoice", "linked") > 100
+    numbers = [inv["DocNumber"] for inv in firm.sandbox.qbo.records(demo_firm.QBO_REALM_ID, "Invoice")]
+    names = [c["DisplayName"] for c in firm.sandbox.qbo.records(demo_firm.QBO_REALM_ID, "Customer")]
+    assert len(numbers) == len(set(numbers)) and len(names) == len(set(names))
+
+
+def test_tokens_refused_by_the_clio_region_say_which_setting_to_change(firm: Firm) -> None:
+    firm.sandbox.state.faults.add(FaultRule("401", path=r"/clio/api/v4/users/who_am_i", times=-1))
+    with firm.workspace() as workspace, pytest.raises(AuthError) as refused:
+        workspace.use_clio_region("eu")
+        workspace.connect("clio", open_url=scripted_browser)
+    assert "EU region" in str(refused.value)
+    assert "--region" in refused.value.remedy

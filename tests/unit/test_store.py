@@ -793,3 +793,18 @@ def test_the_lock_holds_between_two_processes_sharing_one_file(url: str, clock: 
 
         with pytest.raises(LockHeldError, match="held by cron:1"):
             by_hand.acquire_lock("sync", "by-hand:2", ttl_seconds=300)
+
+
+def test_a_retired_company_connected_again_starts_with_no_links_and_keeps_the_old_ones_as_history(
+    tmp_path: Path,
+) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'retired.sqlite'}")
+    old = store.upsert_connection("qbo", "realm-1", "Books")
+    store.save_link(old.id, "invoice", "100", "I-9", content_hash="h")
+    store.retire_connection(old.id)
+    new = store.upsert_connection("qbo", "realm-1", "Books")
+    assert new.id != old.id and new.active
+    assert store.links(new.id, "invoice") == {}
+    assert set(store.links(old.id, "invoice")) == {"100"}  # history, kept for audit
+    assert store.active_connection("qbo") == new
+    store.close()

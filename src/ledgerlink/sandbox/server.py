@@ -70,6 +70,16 @@ class FaultMiddleware:
 
             await self.app(scope, receive, swallow)
             await Response("Bad Gateway", status_code=502)(scope, receive, send)
+        elif rule.kind == "401":
+            # A token this host does not know: what another Clio region answers (reference/clio.md §4).
+            await JSONResponse(
+                {
+                    "error": "invalid_token",
+                    "error_description": "The access token provided is expired, revoked, "
+                    "malformed or invalid for other reasons.",
+                },
+                status_code=401,
+            )(scope, receive, send)
         elif rule.kind == "429":
             response: Response = JSONResponse(
                 {"error": {"type": "RateLimited", "message": "Too Many Requests (injected)"}},

@@ -255,7 +255,7 @@ class TokenRegistry:
                 grant.access_expires_at = 0.0
 
 
-FaultKind = Literal["429", "500", "503", "latency", "drop_after_commit"]
+FaultKind = Literal["401", "429", "500", "503", "latency", "drop_after_commit"]
 
 
 @dataclass

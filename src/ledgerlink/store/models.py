@@ -54,6 +54,7 @@ NAMING_CONVENTION = {
 }
 
 OPEN_ERROR = "resolved_at IS NULL"
+LIVE_CONNECTION = "retired_at IS NULL"
 
 
 def one_of(column: str, values: tuple[str, ...]) -> str:
@@ -96,7 +97,15 @@ class ConnectionRow(Base):
 
     __tablename__ = "connections"
     __table_args__ = (
-        UniqueConstraint("provider", "external_id"),
+        # One live row per company; a retired row stays beside a newer one (its links are history).
+        Index(
+            "uq_connections_live",
+            "provider",
+            "external_id",
+            unique=True,
+            sqlite_where=text(LIVE_CONNECTION),
+            postgresql_where=text(LIVE_CONNECTION),
+        ),
         CheckConstraint(one_of("provider", PROVIDERS), name="provider"),
     )
 

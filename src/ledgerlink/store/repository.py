@@ -8,10 +8,12 @@ Assumptions
 -----------
 Where the brief and DESIGN.md leave a choice open, this module decides as follows:
 
-- Reconnecting a company (``upsert_connection`` on a disconnected or retired row) revives the same
-  row *with its links*: those ledger records still exist, and forgetting them would duplicate them
-  (invariant 1). ``connected_at`` moves to now only on such a (re)connect; an upsert of a connection
-  that is already live just refreshes its name and region.
+- Reconnecting a *disconnected* company (``upsert_connection``) revives the same row *with its
+  links*: those ledger records still exist, and forgetting them would duplicate them (invariant 1).
+  A *retired* company (switched away from, or purged) gets a new row: its old links stay as history
+  and are never matched again (issue "Connections"); the sync's matching by name, e-mail and
+  invoice number then adopts what the ledger has instead of duplicating it. ``connected_at`` moves
+  to now only on a (re)connect; an upsert of a live connection just refreshes its name and region.
 - ``retire_connection`` (not in the brief's list; the ``retired_at`` column needs a writer) is what
   the CLI calls after the bookkeeper confirms connecting a *different* company of the same provider.
 - An intent moves planned → sent → done | failed | uncertain; uncertain → sent (re-sent with the same
@@ -154,22 +156,25 @@ class Store:
     def upsert_connection(
         self, provider: str, external_id: str, name: str, region: str | None = None
     ) -> Connection:
-        """Record a (re)connected company; it is live afterwards, with whatever links it had."""
+        """Record a (re)connected company; it is live afterwards.
+
+        A company that was only disconnected comes back with its links. A retired one (switched away
+        from, or purged) gets a fresh connection: the retired links stay as history, never matched.
+        """
         require_one_of(provider, PROVIDERS, "provider")
         now = self._now()
         with self._transaction() as session:
             row = session.scalars(
-                select(ConnectionRow).filter_by(provider=provider, external_id=external_id)
+                select(ConnectionRow).filter_by(provider=provider, external_id=external_id, retired_at=None)
             ).one_or_none()
             if row is None:
                 row = ConnectionRow(provider=provider, external_id=external_id, connected_at=now)
                 session.add(row)
-            elif row.disconnected_at is not None or row.retired_at is not None:
+            elif row.disconnected_at is not None:
                 row.connected_at = now
             row.name = name
             row.region = region
             row.disconnected_at = None
-            row.retired_at = None
             session.flush()
             return to_record(Connection, row)
 

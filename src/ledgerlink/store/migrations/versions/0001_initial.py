@@ -47,8 +47,16 @@ def upgrade() -> None:
         sa.Column("disconnected_at", utc(), nullable=True),
         sa.Column("retired_at", utc(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_connections")),
-        sa.UniqueConstraint("provider", "external_id", name=op.f("uq_connections_provider_external_id")),
         sa.CheckConstraint(one_of("provider", PROVIDERS), name=op.f("ck_connections_provider")),
+    )
+    # One live row per company; a retired row stays beside a newer one, its links kept as history.
+    op.create_index(
+        op.f("uq_connections_live"),
+        "connections",
+        ["provider", "external_id"],
+        unique=True,
+        sqlite_where=sa.text("retired_at IS NULL"),
+        postgresql_where=sa.text("retired_at IS NULL"),
     )
     op.create_table(
         "runs",
