@@ -65,6 +65,8 @@ def _line(entry: dict[str, Any]) -> str:
         text += f"; tokens {entry['tokens']}"
     if entry["access_token_expires_at"]:
         text += f"; access token until {entry['access_token_expires_at']}"
+    if entry["refresh_token_age_days"] is not None:
+        text += f"; refresh token {entry['refresh_token_age_days']:g} days old"
     if entry["reconsent_by"]:
         text += f"; connect again by {entry['reconsent_by'][:10]} ({entry['reconsent_rule']})"
     elif entry["reconsent_rule"]:
