@@ -11,7 +11,7 @@ import os
 import tomllib
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -35,6 +35,7 @@ QBO_API = {
 QBO_AUTHORIZE_URL = "https://appcenter.intuit.com/connect/oauth2"
 QBO_TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
 QBO_REVOKE_URL = "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
+QBO_SCOPE = "com.intuit.quickbooks.accounting"
 
 
 class _Section(BaseModel):
@@ -77,6 +78,22 @@ class ClioConfig(_Section):
     def revoke_url(self) -> str:
         return f"{self.host}/oauth/deauthorize"
 
+    # The OAuth application, named alike for every provider.
+    @property
+    def authorize_endpoint(self) -> str:
+        return self.authorize_url
+
+    @property
+    def token_endpoint(self) -> str:
+        return self.token_url
+
+    @property
+    def revoke_endpoint(self) -> str:
+        return self.revoke_url
+
+    scope: ClassVar[str | None] = None  # Clio's scopes are set on the developer application
+    client_auth: ClassVar[Literal["basic", "body", "none"]] = "body"  # credentials in the form
+
 
 class QboConfig(_Section):
     environment: Literal["production", "sandbox"] = "production"
@@ -106,6 +123,9 @@ class QboConfig(_Section):
     @property
     def revoke_endpoint(self) -> str:
         return self.revoke_url or QBO_REVOKE_URL
+
+    scope: ClassVar[str | None] = QBO_SCOPE
+    client_auth: ClassVar[Literal["basic", "body", "none"]] = "basic"  # Intuit wants HTTP Basic
 
 
 XERO_AUTHORIZE_URL = "https://login.xero.com/identity/connect/authorize"
@@ -155,6 +175,11 @@ class XeroConfig(_Section):
     @property
     def scope(self) -> str:
         return XERO_SCOPES[self.scopes]
+
+    @property
+    def client_auth(self) -> Literal["basic", "body", "none"]:
+        # An "Auth Code with PKCE" app has no secret: it authenticates with its client id alone.
+        return "basic" if self.client_secret else "none"
 
 
 class SyncConfig(_Section):

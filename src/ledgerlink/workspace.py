@@ -17,7 +17,7 @@ from ledgerlink.auth.flow import authorize
 from ledgerlink.auth.session import ClientAuth, OAuthSession
 from ledgerlink.auth.tokens import Provider as AnyProvider
 from ledgerlink.auth.tokens import TokenSet, TokenStore, open_token_store, provider_name
-from ledgerlink.config import CLIO_REGIONS, ClioConfig, Config
+from ledgerlink.config import CLIO_REGIONS, ClioConfig, Config, QboConfig, XeroConfig
 from ledgerlink.errors import AuthError, ConfigError, UserError
 from ledgerlink.http import RateLimiter
 from ledgerlink.providers.clio.client import ClioClient
@@ -29,7 +29,6 @@ from ledgerlink.store import Connection, Store
 from ledgerlink.sync.engine import PassResult, ProgressFn, SyncPass
 
 Provider = Literal["clio", "qbo", "xero"]
-QBO_SCOPE = "com.intuit.quickbooks.accounting"
 
 
 @dataclass(frozen=True)
@@ -127,47 +126,18 @@ class Workspace:
 
     def oauth_app(self, provider: Provider) -> OAuthApp:
         """The OAuth application the config describes for ``provider``; ConfigError if incomplete."""
-        if provider == "clio":
-            clio = self.config.clio
-            app = OAuthApp(
-                provider,
-                clio.client_id,
-                clio.client_secret,
-                clio.authorize_url,
-                clio.token_url,
-                clio.revoke_url,
-                clio.redirect_uri,
-                scope=None,
-                client_auth="body",
-            )
-        elif provider == "xero":
-            xero = self.config.xero
-            # An "Auth Code with PKCE" app has no secret: it authenticates with its client id alone.
-            auth: ClientAuth = "basic" if xero.client_secret else "none"
-            app = OAuthApp(
-                provider,
-                xero.client_id,
-                xero.client_secret,
-                xero.authorize_endpoint,
-                xero.token_endpoint,
-                xero.revoke_endpoint,
-                xero.redirect_uri,
-                scope=xero.scope,
-                client_auth=auth,
-            )
-        else:
-            qbo = self.config.qbo
-            app = OAuthApp(
-                provider,
-                qbo.client_id,
-                qbo.client_secret,
-                qbo.authorize_endpoint,
-                qbo.token_endpoint,
-                qbo.revoke_endpoint,
-                qbo.redirect_uri,
-                scope=QBO_SCOPE,
-                client_auth="basic",
-            )
+        section: ClioConfig | QboConfig | XeroConfig = getattr(self.config, provider)
+        app = OAuthApp(
+            provider,
+            section.client_id,
+            section.client_secret,
+            section.authorize_endpoint,
+            section.token_endpoint,
+            section.revoke_endpoint,
+            section.redirect_uri,
+            scope=section.scope,
+            client_auth=section.client_auth,
+        )
         required = ("client_id",) if provider == "xero" else ("client_id", "client_secret")
         for key in required:
             if not getattr(app, key):
