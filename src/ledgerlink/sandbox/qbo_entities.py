@@ -490,6 +490,15 @@ ACCOUNT_SUBTYPES = {
 }
 
 
+def _require_name(record: dict[str, Any]) -> None:
+    """Accounts and items need a ``Name`` of 1–100 characters (surrounding blanks are dropped)."""
+    name = record.get("Name")
+    if not isinstance(name, str) or not name.strip():
+        raise required_parameter("Name")
+    record["Name"] = name.strip()
+    check_length(record, "Name", 100)
+
+
 @dataclass(frozen=True)
 class AccountType(EntityType):
     def complete(
@@ -500,11 +509,7 @@ class AccountType(EntityType):
         record_id: str | None,
         previous: Mapping[str, Any] | None,
     ) -> None:
-        name = record.get("Name")
-        if not isinstance(name, str) or not name.strip():
-            raise required_parameter("Name")
-        record["Name"] = name.strip()
-        check_length(record, "Name", 100)
+        _require_name(record)
         check_length(record, "Description", 100)
         check_length(record, "AcctNum", 20)
         if any(c in record["Name"] for c in (":", '"')):
@@ -556,11 +561,7 @@ class ItemType(EntityType):
         record_id: str | None,
         previous: Mapping[str, Any] | None,
     ) -> None:
-        name = record.get("Name")
-        if not isinstance(name, str) or not name.strip():
-            raise required_parameter("Name")
-        record["Name"] = name.strip()
-        check_length(record, "Name", 100)
+        _require_name(record)
         check_length(record, "Sku", 100)
         check_length(record, "Description", 4000)
         check_length(record, "PurchaseDesc", 4000)
