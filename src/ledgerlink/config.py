@@ -189,6 +189,24 @@ class SyncConfig(_Section):
         "awaiting_payment",
         "paid",
     )
+    # US companies: Clio's tax arrives as invoice lines on mapping.tax — one line with the bill's
+    # whole tax (true, Clio's default) or one line per taxed charge (false).
+    aggregate_line_item_taxes: bool = True
+    payments: bool = True  # post payments recorded against synced bills
+    credit_notes: bool = True  # post credit notes applied to synced bills
+
+
+class TaxCodeMapping(_Section):
+    """Non-US companies: which ledger tax code each combination of Clio's taxes is posted with."""
+
+    primary: str = ""  # lines taxed with Clio's primary tax only
+    secondary: str = ""  # lines taxed with Clio's secondary tax only
+    both: str = ""  # lines taxed with both
+    exempt: str = ""  # untaxed lines (and interest)
+
+    def named(self) -> dict[str, str]:
+        """The configured codes by slot, skipping empty ones."""
+        return {slot: name for slot, name in self.model_dump().items() if name}
 
 
 class MappingConfig(_Section):
@@ -199,8 +217,11 @@ class MappingConfig(_Section):
     tax: str = ""
     interest: str = ""
     discount: str = ""
+    credit_notes: str = ""  # Product/Service a Clio credit note is posted to
+    payment_account: str = ""  # account payments are deposited to; empty = Undeposited Funds
     activity_categories: dict[str, str] = Field(default_factory=dict)
     expense_categories: dict[str, str] = Field(default_factory=dict)
+    tax_codes: TaxCodeMapping = Field(default_factory=TaxCodeMapping)
 
     @field_validator("activity_categories", "expense_categories")
     @classmethod

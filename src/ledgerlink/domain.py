@@ -88,6 +88,10 @@ class InvoiceLine:
     unit_price: Decimal | None = None
     category: str | None = None  # activity category / expense category name, when known
     date: date | None = None
+    taxable: bool = False  # Clio's primary tax applies to this line
+    secondary_taxable: bool = False  # Clio's secondary tax applies to this line
+    tax: Decimal = Decimal("0.00")  # Clio's primary tax on this line alone (informational)
+    secondary_tax: Decimal = Decimal("0.00")
 
 
 @dataclass(frozen=True)
@@ -106,7 +110,105 @@ class Invoice:
     memo: str | None = None
     matter: str | None = None  # display number of the (first) matter, for the memo
     updated_at: datetime | None = None
+    tax: Decimal = Decimal("0.00")  # Clio's primary tax on the whole bill
+    secondary_tax: Decimal = Decimal("0.00")
 
     @property
     def is_approved(self) -> bool:
         return self.state in APPROVED_STATES
+
+    @property
+    def total_tax(self) -> Decimal:
+        return self.tax + self.secondary_tax
+
+
+@dataclass(frozen=True)
+class Application:
+    """Part of a payment or credit note applied to one bill (one Clio allocation)."""
+
+    source_id: str  # the allocation's id
+    bill_id: str
+    amount: Decimal
+
+
+def _applied(applications: tuple[Application, ...]) -> Decimal:
+    return sum((a.amount for a in applications), Decimal("0.00"))
+
+
+@dataclass(frozen=True)
+class Payment:
+    """Money a client paid against one or more bills: Clio's allocations under one parent Payment.
+
+    ``voided`` is true when the payment was deleted or voided in Clio (every allocation voided);
+    its ``applications`` then hold what it used to apply, for the record.
+    """
+
+    source_id: str  # the parent Payment's id
+    contact_id: str
+    date: date
+    applications: tuple[Application, ...]
+    reference: str | None = None
+    from_trust: bool = False  # paid out of the client's trust funds
+    voided: bool = False
+    updated_at: datetime | None = None
+
+    @property
+    def total(self) -> Decimal:
+        return _applied(self.applications)
+
+    @property
+    def bill_ids(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(a.bill_id for a in self.applications))
+
+
+@dataclass(frozen=True)
+class CreditNote:
+    """A Clio credit memo: an amount written off approved bills, applied through allocations."""
+
+    source_id: str  # the parent CreditMemo's id
+    contact_id: str
+    date: date
+    applications: tuple[Application, ...]
+    description: str | None = None
+    voided: bool = False
+    updated_at: datetime | None = None
+
+    @property
+    def total(self) -> Decimal:
+        return _applied(self.applications)
+
+    @property
+    def bill_ids(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(a.bill_id for a in self.applications))
+
+
+@dataclass(frozen=True)
+class TaxSettings:
+    """The firm's tax rates as Clio's billing settings hold them (percentages, e.g. 5 for 5%)."""
+
+    primary_name: str
+    primary_rate: Decimal
+    secondary_name: str | None = None
+    secondary_rate: Decimal = Decimal("0")
+    secondary_enabled: bool = False
+
+
+@dataclass(frozen=True)
+class ContactEdit:
+    """Changes to write back to a Clio contact (two-way contacts); ``None`` means unchanged.
+
+    An empty string clears a field (an e-mail or phone removed in the ledger).
+    """
+
+    name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    address: Address | None = None
+
+    @property
+    def empty(self) -> bool:
+        return all(
+            getattr(self, f) is None for f in ("name", "first_name", "last_name", "email", "phone", "address")
+        )

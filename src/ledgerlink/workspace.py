@@ -10,7 +10,7 @@ import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Literal
 
 from ledgerlink.auth.flow import authorize
@@ -361,8 +361,12 @@ class Workspace:
         should_stop: Callable[[], bool] = lambda: False,
         on_progress: ProgressFn | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        since: date | None = None,
     ) -> PassResult:
-        """One pass Clio → ledger; raises a LedgerlinkError for systemic faults."""
+        """One pass Clio → ledger; raises a LedgerlinkError for systemic faults.
+
+        ``since``: a one-off backfill of the bills issued on or after that date.
+        """
         _clio, ledger_conn = self.require_connections()
         with self.clio_client() as clio, self.qbo_client(ledger_conn.external_id) as qbo:
             sync = SyncPass(
@@ -374,5 +378,6 @@ class Workspace:
                 clock=clock,
                 should_stop=should_stop,
                 on_progress=on_progress,
+                since=since,
             )
             return sync.run(dry_run=dry_run)

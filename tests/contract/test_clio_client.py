@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from ledgerlink.domain import APPROVED_STATES
-from ledgerlink.errors import AuthError, NotFoundError
+from ledgerlink.errors import AuthError, ConflictError, NotFoundError
 from ledgerlink.http import RateLimiter
 from ledgerlink.providers.clio import ClioClient, invoice_from_clio
 from ledgerlink.sandbox import FaultRule, Sandbox, SandboxSettings, SandboxState
@@ -234,3 +234,50 @@ def test_a_429_is_retried_after_the_seconds_clio_asks_for(sandbox: Sandbox) -> N
 
     assert waits == [1.0]
     assert len(contacts) == len(sandbox.clio.records("contact"))
+
+
+# --- allocations and contact writes ------------------------------------------------------------
+
+
+def _client_with_a_bill(box: Sandbox, total: str) -> tuple[int, int]:
+    clio = box.clio
+    contact = clio.add_contact(type="Company", name="Harbor & Pine Realty LLC", is_client=True)
+    bill = clio.add_bill(client=contact["id"], number="500", state="awaiting_payment")
+    clio.add_line_item(
+        bill=bill["id"], kind="Service", description="Advice", quantity=1, price=Decimal(total)
+    )
+    return contact["id"], bill["id"]
+
+
+def test_allocations_page_by_cursor_and_split_valid_from_voided(empty_sandbox: Sandbox) -> None:
+    contact_id, bill_id = _client_with_a_bill(empty_sandbox, "1000.00")
+    payments = [empty_sandbox.clio.record_split_payment(contact_id, {bill_id: "2.00"}) for _ in range(230)]
+    empty_sandbox.clio.delete_payment(payments[0])
+    recorder = Recorder()
+
+    with _connect(empty_sandbox, http_transport=recorder) as client:
+        valid = list(client.allocations())
+        voided = list(client.allocations(status="invalid"))
+        of_two = list(client.allocations(parent_ids=payments[1:3]))
+
+    assert [a.parent.id for a in valid if a.parent] == payments[1:]
+    assert [(a.parent.id, a.voided_at is not None) for a in voided if a.parent] == [(payments[0], True)]
+    assert [a.amount for a in of_two] == [Decimal("2.00")] * 2 and all(
+        a.bill and a.bill.id == bill_id for a in of_two
+    )
+    assert len(recorder.requests) == 2 + 1 + 2
+    assert 400 not in recorder.statuses
+
+
+def test_a_contact_is_patched_only_with_its_current_etag(sandbox: Sandbox) -> None:
+    first = sandbox.clio.records("contact")[0]
+
+    with _connect(sandbox) as client:
+        current = client.contact(first["id"])
+        assert current.etag is not None
+        updated = client.update_contact(current.id, {"title": "Partner"}, etag=current.etag)
+        with pytest.raises(ConflictError):
+            client.update_contact(current.id, {"title": "Owner"}, etag=current.etag)
+
+    assert updated.etag != current.etag and updated.id == current.id
+    assert sandbox.clio.get("contact", first["id"])["title"] == "Partner"

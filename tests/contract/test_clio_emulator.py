@@ -681,6 +681,94 @@ def test_patching_with_a_stale_etag_is_a_412(fresh_api: httpx.Client, sandbox: S
     assert sandbox.clio.get("contact", contact["id"])["title"] == "Owner"
 
 
+def _person_with_details(sandbox: Sandbox) -> dict[str, Any]:
+    return sandbox.clio.add_contact(
+        type="Person",
+        first_name="Dana",
+        last_name="Whitfield",
+        email_addresses=[{"name": "Work", "address": "dana@old.example", "primary": True}],
+        phone_numbers=[{"name": "Work", "number": "555-0100", "primary": True}],
+        addresses=[
+            {"name": "Billing", "street": "1 Main St", "city": "Albany", "province": "NY", "primary": True}
+        ],
+    )
+
+
+def test_patching_a_first_name_renames_the_person(fresh_api: httpx.Client, sandbox: Sandbox) -> None:
+    contact = _person_with_details(sandbox)
+
+    response = fresh_api.patch(
+        f"/contacts/{contact['id']}.json",
+        params={"fields": "name,first_name,last_name"},
+        headers={"If-Match": contact["etag"]},
+        json={"data": {"first_name": "Danielle"}},
+    )
+
+    assert response.json()["data"] == {
+        "name": "Danielle Whitfield",
+        "first_name": "Danielle",
+        "last_name": "Whitfield",
+    }
+
+
+def test_a_phone_number_without_id_is_added_and_may_become_the_primary_one(
+    fresh_api: httpx.Client, sandbox: Sandbox
+) -> None:
+    contact = _person_with_details(sandbox)
+
+    response = fresh_api.patch(
+        f"/contacts/{contact['id']}.json",
+        params={"fields": "primary_phone_number,phone_numbers{number,name,primary}"},
+        json={"data": {"phone_numbers": [{"name": "Mobile", "number": "555-0199", "default_number": True}]}},
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["data"] == {
+        "primary_phone_number": "555-0199",
+        "phone_numbers": [
+            {"number": "555-0100", "name": "Work", "primary": False},
+            {"number": "555-0199", "name": "Mobile", "primary": True},
+        ],
+    }
+
+
+def test_nested_items_with_an_id_are_updated_in_place(fresh_api: httpx.Client, sandbox: Sandbox) -> None:
+    contact = _person_with_details(sandbox)
+    email_id, address_id = contact["email_addresses"][0]["id"], contact["addresses"][0]["id"]
+
+    response = fresh_api.patch(
+        f"/contacts/{contact['id']}.json",
+        params={
+            "fields": "primary_email_address,email_addresses{id,address},addresses{id,street,city,province}"
+        },
+        json={
+            "data": {
+                "email_addresses": [{"id": email_id, "address": "dana@new.example"}],
+                "addresses": [{"id": address_id, "city": "Troy"}],
+            }
+        },
+    )
+
+    assert response.json()["data"] == {
+        "primary_email_address": "dana@new.example",
+        "email_addresses": [{"id": email_id, "address": "dana@new.example"}],
+        "addresses": [{"id": address_id, "street": "1 Main St", "city": "Troy", "province": "NY"}],
+    }
+
+
+def test_a_nested_item_of_another_contact_is_a_404(fresh_api: httpx.Client, sandbox: Sandbox) -> None:
+    contact = _person_with_details(sandbox)
+    stranger = _person_with_details(sandbox)
+
+    response = fresh_api.patch(
+        f"/contacts/{contact['id']}.json",
+        json={"data": {"email_addresses": [{"id": stranger["email_addresses"][0]["id"], "_destroy": True}]}},
+    )
+
+    assert response.status_code == 404
+    assert sandbox.clio.get("contact", stranger["id"])["primary_email_address"] == "dana@old.example"
+
+
 def test_a_person_left_without_first_or_last_name_is_a_422(api: httpx.Client, demo: Sandbox) -> None:
     contact = demo.clio.records("contact")[0]
 
@@ -739,11 +827,13 @@ def test_deleting_the_only_line_of_a_paid_bill_leaves_a_credit_balance(clio: Cli
     line = clio.add_line_item(
         bill=bill["id"], kind="Service", quantity=Decimal("1.5"), price=200, taxable=True
     )
-    paid = clio.record_payment(bill["id"])
+    allocation = clio.record_payment(bill["id"])
+    paid = clio.get("bill", bill["id"])
 
     clio.delete_line_item(line["id"])
 
     after = clio.get("bill", bill["id"])
+    assert allocation["amount"] == Decimal("330.00")
     assert (paid["total"], paid["state"]) == (Decimal("330.00"), "paid")
     assert (after["total"], after["balance"], after["state"]) == (0, Decimal("-330.00"), "awaiting_payment")
 

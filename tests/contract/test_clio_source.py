@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import httpx
 import pytest
 
-from ledgerlink.domain import Invoice
+from ledgerlink.domain import Application, BillState, ContactEdit, Invoice, Payment, TaxSettings
+from ledgerlink.errors import ConflictError
 from ledgerlink.providers.clio import ClioClient, invoice_from_clio
-from ledgerlink.providers.clio.source import LINES_PER_BILL_UP_TO, ClioSource
+from ledgerlink.providers.clio.source import LINES_PER_BILL_UP_TO, PARENTS_ONE_BY_ONE_UP_TO, ClioSource
 from ledgerlink.sandbox import Sandbox, SandboxSettings, SandboxState
 
 APP = "sandbox-clio-app"
@@ -144,3 +145,268 @@ def test_a_bill_in_a_state_ledgerlink_does_not_know_is_skipped_with_a_warning(
 
     assert [i.number for i in invoices] == [bills[1]["number"]]
     assert "archived" in caplog.text
+
+
+# --- payments, credit notes, tax and contact write-back ------------------------------------------
+
+
+class Firm:
+    """A client with three approved bills of 500, 300 and 200 in an empty sandbox."""
+
+    def __init__(self, box: Sandbox) -> None:
+        self.box = box
+        self.clio = box.clio
+        self.clio.set_billing_settings(
+            tax_name="GST", tax_rate=Decimal("5"), use_secondary_tax=True, secondary_tax_name="PST",
+            secondary_tax_rate=Decimal("7"),
+        )  # fmt: skip
+        contact = self.clio.add_contact(
+            type="Person",
+            first_name="Dana",
+            last_name="Whitfield",
+            is_client=True,
+            email_addresses=[{"name": "Work", "address": "dana@old.example", "primary": True}],
+        )
+        self.contact_id = contact["id"]
+        self.bills = []
+        for n, total in enumerate(("500.00", "300.00", "200.00")):
+            bill = self.clio.add_bill(
+                client=self.contact_id,
+                number=str(700 + n),
+                state="awaiting_payment",
+                issued_at=date(2026, 3, 1),
+            )
+            self.clio.add_line_item(
+                bill=bill["id"], kind="Service", description="Advice", quantity=1, price=Decimal(total)
+            )
+            self.bills.append(bill["id"])
+
+    def now(self) -> datetime:
+        """This moment of the sandbox clock; the clock then moves on, so later changes are after it."""
+        moment = datetime.fromtimestamp(self.box.state.clock.now(), UTC)
+        self.box.state.clock.advance(1)
+        return moment
+
+
+@pytest.fixture
+def firm(empty_sandbox: Sandbox) -> Firm:
+    return Firm(empty_sandbox)
+
+
+def test_a_single_payment_is_read_as_a_payment_of_its_bill(firm: Firm) -> None:
+    allocation = firm.clio.record_payment(
+        firm.bills[0], Decimal("120.00"), datetime(2026, 3, 10, 15, tzinfo=UTC)
+    )
+
+    with _client(firm.box) as client:
+        [payment] = ClioSource(client).changed_payments(None)
+
+    assert payment == Payment(
+        source_id=str(allocation["parent"]["id"]),
+        contact_id=str(firm.contact_id),
+        date=date(2026, 3, 10),
+        applications=(Application(str(allocation["id"]), str(firm.bills[0]), Decimal("120.00")),),
+        updated_at=payment.updated_at,
+    )
+    assert payment.updated_at is not None
+
+
+def test_a_split_payment_over_three_bills_is_one_payment(firm: Firm) -> None:
+    payment_id = firm.clio.record_split_payment(
+        firm.contact_id,
+        {firm.bills[0]: "500.00", firm.bills[1]: "100.00", firm.bills[2]: "200.00"},
+        from_trust=True,
+    )
+
+    with _client(firm.box) as client:
+        payments = ClioSource(client).changed_payments(None)
+
+    assert [(p.source_id, p.total, p.from_trust) for p in payments] == [
+        (str(payment_id), Decimal("800.00"), True)
+    ]
+    assert payments[0].bill_ids == tuple(str(b) for b in firm.bills)
+
+
+def test_an_edited_payment_is_read_whole_though_one_allocation_changed(firm: Firm) -> None:
+    payment_id = firm.clio.record_split_payment(
+        firm.contact_id, {firm.bills[0]: "500.00", firm.bills[1]: "100.00", firm.bills[2]: "200.00"}
+    )
+    since = firm.now()
+    firm.clio.edit_payment(payment_id, {firm.bills[1]: "250.00"})
+    recorder = Recorder()
+
+    with _client(firm.box, recorder) as client:
+        [payment] = ClioSource(client).changed_payments(since)
+
+    assert [(a.bill_id, a.amount) for a in payment.applications] == [
+        (str(firm.bills[0]), Decimal("500.00")),
+        (str(firm.bills[1]), Decimal("250.00")),
+        (str(firm.bills[2]), Decimal("200.00")),
+    ]
+    assert recorder.paths == ["allocations.json"] * 3  # changed valid, changed voided, the payment's own
+
+
+def test_a_deleted_payment_is_read_as_voided_with_what_it_applied(firm: Firm) -> None:
+    payment_id = firm.clio.record_split_payment(
+        firm.contact_id, {firm.bills[0]: "500.00", firm.bills[1]: "100.00"}
+    )
+    since = firm.now()
+    firm.clio.delete_payment(payment_id)
+
+    with _client(firm.box) as client:
+        source = ClioSource(client)
+        [changed] = source.changed_payments(since)
+        [by_id] = source.payments([str(payment_id)])
+
+    assert changed == by_id
+    assert changed.voided and changed.total == Decimal("600.00")
+    assert firm.clio.get("bill", firm.bills[0])["balance"] == Decimal("500.00")
+
+
+def test_many_changed_payments_are_completed_by_one_read_of_every_allocation(firm: Firm) -> None:
+    untouched = firm.clio.record_split_payment(firm.contact_id, {firm.bills[2]: "1.00"})
+    payments = [
+        firm.clio.record_split_payment(firm.contact_id, {firm.bills[0]: "1.00", firm.bills[1]: "1.00"})
+        for _ in range(PARENTS_ONE_BY_ONE_UP_TO + 2)
+    ]
+    since = firm.now()
+    for payment_id in payments:
+        firm.clio.edit_payment(payment_id, {firm.bills[1]: "2.00"})
+    recorder = Recorder()
+
+    with _client(firm.box, recorder) as client:
+        changed = ClioSource(client).changed_payments(since)
+
+    assert [p.source_id for p in changed] == [str(p) for p in payments]
+    assert {p.total for p in changed} == {Decimal("3.00")} and str(untouched) not in {
+        p.source_id for p in changed
+    }
+    assert len(recorder.paths) == 3
+
+
+def test_payments_by_id_leave_out_ids_clio_does_not_know(firm: Firm) -> None:
+    kept = firm.clio.record_split_payment(firm.contact_id, {firm.bills[0]: "10.00"})
+    gone = firm.clio.record_split_payment(firm.contact_id, {firm.bills[0]: "20.00"})
+    firm.clio.delete_payment(gone)
+
+    with _client(firm.box) as client:
+        payments = ClioSource(client).payments([str(gone), "1", str(kept)])
+
+    assert [(p.source_id, p.voided) for p in payments] == [(str(kept), False), (str(gone), True)]
+
+
+def test_a_credit_memo_is_a_credit_note_and_never_a_payment(firm: Firm) -> None:
+    firm.clio.record_payment(firm.bills[0], "100.00")
+    memo_id = firm.clio.add_credit_memo(
+        firm.contact_id, {firm.bills[1]: "50.00", firm.bills[2]: "25.00"}, description="Courtesy discount"
+    )
+    since = firm.now()
+
+    with _client(firm.box) as client:
+        source = ClioSource(client)
+        [credit] = source.changed_credit_notes(None)
+        nothing_since = source.changed_credit_notes(since)
+        firm.clio.void_credit_memo(memo_id)
+        [voided] = source.changed_credit_notes(since)
+        [by_id] = source.credit_notes([str(memo_id)])
+        payments = source.changed_payments(None)
+
+    assert (credit.source_id, credit.total, credit.description, credit.voided) == (
+        str(memo_id),
+        Decimal("75.00"),
+        "Courtesy discount",
+        False,
+    )
+    assert nothing_since == [] and voided == by_id and voided.voided
+    assert [p.total for p in payments] == [Decimal("100.00")]
+
+
+def test_the_firm_tax_settings(firm: Firm) -> None:
+    with _client(firm.box) as client:
+        settings = ClioSource(client).tax_settings()
+
+    assert settings == TaxSettings("GST", Decimal("5"), "PST", Decimal("7"), True)
+
+
+def test_voided_and_deleted_bills_are_seen_through_changed_invoices(firm: Firm) -> None:
+    draft = firm.clio.add_bill(
+        client=firm.contact_id, number="799", state="draft", issued_at=date(2026, 3, 2)
+    )
+    since = firm.now()
+    firm.clio.void_bill(firm.bills[0])
+    firm.clio.delete_bill(draft["id"])
+
+    with _client(firm.box) as client:
+        invoices = ClioSource(client).changed_invoices(since, issued_after=None)
+
+    assert [(i.number, i.state) for i in invoices] == [("700", BillState.VOID), ("799", BillState.DELETED)]
+
+
+class PatchRecorder(httpx.HTTPTransport):
+    """Remembers each request's method; ``before_patch`` runs before a PATCH is sent (a rival edit)."""
+
+    def __init__(self, before_patch: Callable[[], object] | None = None) -> None:
+        super().__init__()
+        self.methods: list[str] = []
+        self.before_patch = before_patch
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.methods.append(request.method)
+        if request.method == "PATCH" and self.before_patch is not None:
+            self.before_patch()
+        return super().handle_request(request)
+
+
+def test_a_contact_edit_is_written_back_to_clio(firm: Firm) -> None:
+    edit = ContactEdit(name="Danielle Whitfield-Moore", email="dana@new.example", phone="555-0199")
+
+    with _client(firm.box) as client:
+        contact = ClioSource(client).update_contact(str(firm.contact_id), edit)
+
+    stored = firm.clio.get("contact", firm.contact_id)
+    assert (contact.name, contact.first_name, contact.last_name) == (
+        "Danielle Whitfield-Moore",
+        "Danielle",
+        "Whitfield-Moore",
+    )
+    assert (contact.email, contact.phone) == ("dana@new.example", "555-0199")
+    assert (stored["primary_email_address"], stored["primary_phone_number"]) == (
+        "dana@new.example",
+        "555-0199",
+    )
+    assert len(stored["email_addresses"]) == 1
+
+
+def test_a_contact_changed_meanwhile_is_read_again_and_written_once_more(firm: Firm) -> None:
+    rival = iter([lambda: firm.clio.update_contact(firm.contact_id, title="Partner")])
+    recorder = PatchRecorder(lambda: next(rival, lambda: None)())
+
+    with _client(firm.box, recorder) as client:
+        contact = ClioSource(client).update_contact(
+            str(firm.contact_id), ContactEdit(email="dana@new.example")
+        )
+
+    assert contact.email == "dana@new.example"
+    assert recorder.methods == ["GET", "PATCH", "GET", "PATCH"]
+    assert firm.clio.get("contact", firm.contact_id)["title"] == "Partner"
+
+
+def test_a_contact_that_keeps_changing_is_a_conflict(firm: Firm) -> None:
+    recorder = PatchRecorder(lambda: firm.clio.update_contact(firm.contact_id, title="Partner"))
+
+    with _client(firm.box, recorder) as client, pytest.raises(ConflictError):
+        ClioSource(client).update_contact(str(firm.contact_id), ContactEdit(email="dana@new.example"))
+
+    assert recorder.methods.count("PATCH") == 2
+    assert firm.clio.get("contact", firm.contact_id)["primary_email_address"] == "dana@old.example"
+
+
+def test_an_edit_clio_already_has_writes_nothing(firm: Firm) -> None:
+    recorder = PatchRecorder()
+
+    with _client(firm.box, recorder) as client:
+        contact = ClioSource(client).update_contact(
+            str(firm.contact_id), ContactEdit(email="dana@old.example")
+        )
+
+    assert recorder.methods == ["GET"] and contact.email == "dana@old.example"

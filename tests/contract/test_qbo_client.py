@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -385,3 +386,61 @@ def test_a_timeout_on_a_write_is_retried_with_the_same_requestid() -> None:
     with respx_client() as qbo:
         assert qbo.create("Customer", {"DisplayName": "A"}, request_id="ll-2")["Id"] == "7"
     assert [call.request.url.params["requestid"] for call in route.calls] == ["ll-2", "ll-2"]
+
+
+@respx.mock
+def test_cdc_asks_for_the_entities_since_an_offset_time_and_groups_rows_by_entity() -> None:
+    route = respx.get(f"{API}/company/42/cdc").respond(
+        200,
+        json={
+            "CDCResponse": [
+                {
+                    "QueryResponse": [
+                        {"Customer": [{"Id": "5", "SyncToken": "2", "DisplayName": "A"}], "startPosition": 1},
+                        {"Payment": [{"Id": "9", "status": "Deleted"}, {"Id": "10", "SyncToken": "0"}]},
+                        {},
+                    ]
+                }
+            ],
+            "time": "2026-03-02T10:00:00.000-07:00",
+        },
+    )
+    since = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=timezone(timedelta(hours=-7)))
+    with respx_client() as qbo:
+        changed = qbo.cdc(["Customer", "Payment", "Invoice"], since)
+    params = route.calls.last.request.url.params
+    assert (params["entities"], params["changedSince"]) == (
+        "Customer,Payment,Invoice",
+        "2026-03-01T09:30:15-07:00",
+    )
+    assert changed == {
+        "Customer": [{"Id": "5", "SyncToken": "2", "DisplayName": "A"}],
+        "Payment": [{"Id": "9", "status": "Deleted"}, {"Id": "10", "SyncToken": "0"}],
+        "Invoice": [],
+    }
+
+
+def test_cdc_refuses_a_time_without_offset_or_no_entities() -> None:
+    with respx_client() as qbo:
+        with pytest.raises(ValueError, match="offset"):
+            qbo.cdc(["Customer"], datetime(2026, 3, 1, 9, 30))
+        with pytest.raises(ValueError, match="entity"):
+            qbo.cdc([], datetime(2026, 3, 1, 9, 30, tzinfo=UTC))
+
+
+def test_cdc_against_the_sandbox_reports_edits_and_deletions_after_the_moment(
+    sandbox: Sandbox, client: QboClient
+) -> None:
+    before = client.create("Customer", {"DisplayName": "Changed Before"}, request_id="cdc-0")
+    invoice = client.create("Invoice", invoice_body(client), request_id="cdc-1")
+    sandbox.state.clock.advance(2)
+    since = datetime.fromtimestamp(sandbox.state.clock.now(), UTC)
+    sandbox.state.clock.advance(2)
+    edited = client.update(
+        "Customer", {"Id": before["Id"], "SyncToken": "0", "Notes": "n"}, request_id="cdc-2"
+    )
+    client.delete("Invoice", invoice["Id"], invoice["SyncToken"], request_id="cdc-3")
+    changed = client.cdc(["Customer", "Invoice", "Payment"], since)
+    assert [(c["Id"], c["SyncToken"]) for c in changed["Customer"]] == [(edited["Id"], "1")]
+    assert [(i["Id"], i["status"]) for i in changed["Invoice"]] == [(invoice["Id"], "Deleted")]
+    assert changed["Payment"] == []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -671,3 +672,169 @@ def test_every_demo_item_is_a_service_with_an_income_account(api: Api) -> None:
 def test_writes_to_company_documents_are_unsupported(api: Api) -> None:
     assert api.post("/preferences", {"Id": "1", "SyncToken": "0"}).status_code == 400
     assert json.loads(api.post("/companyinfo", {"Id": "1"}).text)["Fault"]["Error"][0]["code"] == "500"
+
+
+def test_every_company_comes_with_undeposited_funds(sandbox: Sandbox, api: Api) -> None:
+    sandbox.qbo.add_company("888", "Fresh Books")
+    fresh = Api(sandbox, sandbox.state.tokens.issue("qbo", "sandbox-qbo-app", "888").access_token, "888")
+    (account,) = fresh.rows("SELECT * FROM Account")
+    assert (
+        account["Name"],
+        account["AccountType"],
+        account["AccountSubType"],
+        account["Classification"],
+    ) == (
+        "Undeposited Funds",
+        "Other Current Asset",
+        "UndepositedFunds",
+        "Asset",
+    )
+    demo_funds = [a for a in api.rows("SELECT * FROM Account") if a["AccountSubType"] == "UndepositedFunds"]
+    assert len(demo_funds) == 1  # the demo seed adds none of its own
+
+
+# -- preferences: custom transaction numbers -------------------------------------------------------
+
+
+def test_without_custom_txn_numbers_the_service_numbers_forms_and_ignores_a_sent_number(
+    sandbox: Sandbox, api: Api
+) -> None:
+    before = api.get("/preferences").json()["Preferences"]["SyncToken"]
+    sandbox.qbo.set_preference(REALM, "SalesFormsPrefs", "CustomTxnNumbers", False)
+    prefs = api.get("/preferences").json()["Preferences"]
+    assert prefs["SalesFormsPrefs"]["CustomTxnNumbers"] is False
+    assert int(prefs["SyncToken"]) == int(before) + 1
+    invoice = api.create("Invoice", an_invoice(api, DocNumber="CLIO-17"))
+    assert invoice["DocNumber"] == "1001"
+    memo = api.create(
+        "CreditMemo",
+        {"CustomerRef": invoice["CustomerRef"], "Line": an_invoice(api)["Line"][:1], "DocNumber": "1001"},
+    )
+    assert memo["DocNumber"] == "1002"
+    updated = api.create(
+        "Invoice", {"Id": invoice["Id"], "SyncToken": "0", "sparse": True, "DocNumber": "CLIO-17"}
+    )
+    assert updated["DocNumber"] == "1001"
+    sandbox.qbo.set_preference(REALM, "SalesFormsPrefs", "CustomTxnNumbers", True)
+    assert api.create("Invoice", an_invoice(api, DocNumber="AUTO_GENERATE"))["DocNumber"] == "1003"
+    assert api.create("Invoice", an_invoice(api, DocNumber="CLIO-17"))["DocNumber"] == "CLIO-17"
+
+
+# -- change data capture ---------------------------------------------------------------------------
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def cdc(api: Api, entities: str, since: str) -> httpx.Response:
+    return api.get("/cdc", entities=entities, changedSince=since)
+
+
+def cdc_lists(response: httpx.Response) -> list[dict[str, Any]]:
+    assert response.status_code == 200, response.text
+    body = response.json(parse_float=Decimal)
+    assert set(body) == {"CDCResponse", "time"}
+    (only,) = body["CDCResponse"]
+    answers: list[dict[str, Any]] = only["QueryResponse"]
+    return answers
+
+
+def test_cdc_reports_what_changed_with_inactive_records_and_tombstones(sandbox: Sandbox, api: Api) -> None:
+    since = iso(sandbox.qbo.company(REALM).moment() - timedelta(minutes=1))  # the seed is an hour old
+    kept = api.create("Invoice", an_invoice(api))
+    dropped = api.create("Invoice", an_invoice(api))
+    api.post("/invoice", {"Id": dropped["Id"], "SyncToken": "0"}, operation="delete")
+    tomasz = customer_id(api, "Tomasz Kowalczyk")
+    api.post("/customer", {"Id": tomasz, "SyncToken": "0", "sparse": True, "Active": False})
+    payment = api.create(
+        "Payment",
+        {
+            "CustomerRef": kept["CustomerRef"],
+            "TotalAmt": 100,
+            "Line": [{"Amount": 100, "LinkedTxn": [{"TxnId": kept["Id"], "TxnType": "Invoice"}]}],
+        },
+    )
+
+    customers, invoices, payments, memos = cdc_lists(cdc(api, "Customer,Invoice,Payment,CreditMemo", since))
+    assert [(c["DisplayName"], c["Active"]) for c in customers["Customer"]] == [
+        ("Tomasz Kowalczyk (deleted)", False)
+    ]
+    assert (customers["startPosition"], customers["maxResults"]) == (1, 1)
+    assert invoices["Invoice"][0]["Id"] == kept["Id"]
+    assert invoices["Invoice"][0]["Balance"] == Decimal("317.10")
+    tombstone = invoices["Invoice"][1]
+    assert {k: v for k, v in tombstone.items() if k != "MetaData"} == {
+        "domain": "QBO",
+        "status": "Deleted",
+        "Id": dropped["Id"],
+    }
+    assert set(tombstone["MetaData"]) == {"LastUpdatedTime"} and invoices["maxResults"] == 2
+    assert [p["Id"] for p in payments["Payment"]] == [payment["Id"]]
+    assert memos == {}
+    everything = cdc_lists(
+        cdc(api, "Customer", iso(sandbox.qbo.company(REALM).moment() - timedelta(hours=2)))
+    )
+    names = {c["DisplayName"] for c in everything[0]["Customer"]}
+    assert {f"{EXISTING_CUSTOMER_NAME} (deleted)", "Bayside Yacht Club"} <= names
+
+
+def test_cdc_sees_a_contact_edit_made_in_qbo(sandbox: Sandbox, api: Api) -> None:
+    tomasz = customer_id(api, "Tomasz Kowalczyk")
+    sandbox.state.clock.advance(2)
+    since = iso(sandbox.qbo.company(REALM).moment())
+    sandbox.state.clock.advance(2)
+    assert cdc_lists(cdc(api, "Customer", since)) == [{}]
+    edited = sandbox.qbo.edit(
+        REALM,
+        "Customer",
+        tomasz,
+        PrimaryEmailAddr={"Address": "tomasz@example.pl"},
+        PrimaryPhone={"FreeFormNumber": "+48 22 555 0100"},
+        BillAddr={"Line1": "ul. Prosta 1", "City": "Warszawa"},
+    )
+    assert edited["SyncToken"] == "1"
+    (changed,) = cdc_lists(cdc(api, "Customer", since))[0]["Customer"]
+    assert (changed["Id"], changed["PrimaryEmailAddr"], changed["BillAddr"]["City"]) == (
+        tomasz,
+        {"Address": "tomasz@example.pl"},
+        "Warszawa",
+    )
+    assert changed["MetaData"]["LastUpdatedTime"] > since
+
+
+def test_cdc_looks_back_at_most_30_days_and_needs_a_date_or_an_offset(sandbox: Sandbox, api: Api) -> None:
+    now = sandbox.qbo.company(REALM).moment()
+    too_old = cdc(api, "Customer", iso(now - timedelta(days=30, minutes=1)))
+    error = fault(too_old)
+    assert (too_old.status_code, error["code"]) == (400, "4001")
+    assert "more than 30 days ago" in error["Detail"]
+    assert cdc(api, "Customer", iso(now - timedelta(days=29))).status_code == 200
+    assert cdc(api, "Customer", (now - timedelta(days=1)).date().isoformat()).status_code == 200
+    no_offset = (now - timedelta(days=1)).replace(tzinfo=None)
+    assert fault(cdc(api, "Customer", iso(no_offset)))["code"] == "4001"
+    unencoded_plus = iso((now - timedelta(days=1)).astimezone(timezone(timedelta(hours=2))))
+    raw = api.http.get(f"/cdc?entities=Customer&changedSince={unencoded_plus}")  # '+' decodes as a space
+    assert raw.status_code == 400 and "%2B" in fault(raw)["Detail"]
+    assert fault(api.get("/cdc", entities="Customer"))["code"] == "2020"
+
+
+def test_cdc_refuses_unknown_entities_and_those_it_does_not_cover(api: Api) -> None:
+    since = "2099-01-01"  # future: nothing changed since, but the entity names are checked first
+    for entities in ("Custmoer", "Customer,TimeActivity", "TaxCode", "TaxRate", "Preferences"):
+        response = cdc(api, entities, since)
+        assert (response.status_code, fault(response)["code"]) == (400, "4001"), entities
+    assert "not available for TimeActivity" in fault(cdc(api, "TimeActivity", since))["Detail"]
+    assert fault(api.get("/cdc", changedSince=since))["code"] == "2020"
+    assert cdc_lists(cdc(api, "customer,Customer", since)) == [{}]
+
+
+def test_cdc_answers_at_most_1000_objects_in_all(sandbox: Sandbox, api: Api) -> None:
+    since = iso(sandbox.qbo.company(REALM).moment() - timedelta(minutes=1))
+    for n in range(1001):
+        sandbox.qbo.add(REALM, "Customer", {"DisplayName": f"Bulk Client {n:04d}"})
+    sandbox.qbo.add(REALM, "Vendor", {"DisplayName": "Late Vendor"})
+    customers, vendors = cdc_lists(cdc(api, "Customer,Vendor", since))
+    assert customers["maxResults"] == len(customers["Customer"]) == 1000
+    assert customers["Customer"][0]["DisplayName"] == "Bulk Client 0000"
+    assert vendors == {}

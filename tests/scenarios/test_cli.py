@@ -88,8 +88,9 @@ def test_not_connected_is_exit_3_with_the_command_to_run(tmp_path: Path, firm: F
 
 
 def test_killed_after_qbo_create_before_link_commit_the_next_pass_creates_no_duplicate(firm: Firm) -> None:
-    # Contacts are written first (~40), so the 60th write is an invoice: QBO has it, the store does not.
-    crashed = firm.cli("sync", "--once", env={"LEDGERLINK_FAILPOINTS": "after_ledger_write:60"})
+    # Writes go in batches of 30 and contacts (~35, two batches) come first, so the third batch is
+    # invoices: QBO has them, the store does not.
+    crashed = firm.cli("sync", "--once", env={"LEDGERLINK_FAILPOINTS": "after_ledger_write:3"})
     assert crashed.returncode == CRASH_EXIT_CODE, crashed.stderr
     created_before_crash = sum(_invoice_numbers(firm).values())
     assert created_before_crash >= 1
@@ -103,7 +104,7 @@ def test_killed_after_qbo_create_before_link_commit_the_next_pass_creates_no_dup
 
 
 def test_killed_while_creating_customers_the_next_pass_creates_no_duplicate_customer(firm: Firm) -> None:
-    crashed = firm.cli("sync", "--once", env={"LEDGERLINK_FAILPOINTS": "after_ledger_write:3"})
+    crashed = firm.cli("sync", "--once", env={"LEDGERLINK_FAILPOINTS": "after_ledger_write:1"})
     assert crashed.returncode == CRASH_EXIT_CODE
     assert len(firm.sandbox.qbo.records(REALM, "Customer")) >= 3
     healed = firm.cli("sync", "--once")

@@ -25,6 +25,7 @@ def _browser_for(realm: str) -> Callable[[str], None]:
 def _second_company(box: Sandbox) -> None:
     emu = box.qbo
     emu.add_company(OTHER_REALM, OTHER_COMPANY)
+    emu.set_preference(OTHER_REALM, "SalesFormsPrefs", "CustomTxnNumbers", True)
     income = emu.add(OTHER_REALM, "Account", {"Name": "Legal Fee Income", "AccountType": "Income"})
     for item in demo_firm.QBO_ITEMS:
         emu.add(

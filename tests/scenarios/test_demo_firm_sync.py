@@ -138,17 +138,20 @@ def test_dry_run_plans_but_writes_nothing(firm: Firm) -> None:
     assert any(a.op is Op.CREATE and a.kind == "contact" for a in plan.actions)
 
 
-def test_a_contact_the_ledger_refuses_blocks_only_its_own_bills_and_heals_next_pass(firm: Firm) -> None:
-    # QBO fails the first customer create on every retry; every other record goes through.
-    firm.sandbox.state.faults.add(FaultRule("500", method="POST", path=r"/customer$", times=4))
+def test_contacts_the_ledger_refuses_block_only_their_own_bills_and_heal_next_pass(firm: Firm) -> None:
+    # QBO fails the first batch of customer creates on every retry; every other record goes through.
+    firm.sandbox.state.faults.add(FaultRule("500", method="POST", path=r"/batch$", times=4))
     with firm.workspace() as workspace:
         first = workspace.sync_once()
-        [refused] = [a for a, e in first.problems if a.kind == "contact" and e.cause == "api_rejected"]
-        blocked = [e for a, e in first.problems if e.cause == "blocked"]
-        assert any(refused.label in e.message for e in blocked)
-        assert first.tally.get("invoice", "created") > 100  # the pass went on
+        refused = [a for a, e in first.problems if a.kind == "contact" and e.cause == "network"]
+        blocked = [e for a, e in first.problems if e.cause == "blocked" and a.kind == "invoice"]
+        assert 0 < len(refused) <= 30
+        refused_ids = {f"contact {a.source_id}" for a in refused}
+        waiting = [e for e in blocked if e.blocked_by in refused_ids]
+        assert waiting and all(any(a.label in e.message for a in refused) for e in waiting)
+        assert first.tally.get("invoice", "created") > 5  # the pass went on
         second = workspace.sync_once()
-    assert second.tally.get("contact", "created") + second.tally.get("contact", "linked") == 1
-    assert second.tally.get("invoice", "created") == len(
-        [e for e in blocked if e.blocked_by == f"contact {refused.source_id}"]
-    )
+    assert second.tally.get("contact", "created") + second.tally.get("contact", "linked") == len(refused)
+    # Every waiting bill is now posted, or refused for a reason of its own (the demo's provoked errors).
+    own = [e for a, e in second.problems if a.kind == "invoice" and e.cause != "blocked"]
+    assert second.tally.get("invoice", "created") + len(own) == len(waiting)

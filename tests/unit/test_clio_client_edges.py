@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
@@ -173,6 +174,47 @@ def test_every_request_pins_the_version_names_its_fields_and_pages_by_id(clio: C
     assert second.called
 
 
+@respx.mock
+def test_allocations_are_read_by_status_one_parent_at_a_time_without_a_parent_type(clio: ClioClient) -> None:
+    route = respx.get(f"{API}/allocations.json").mock(
+        return_value=httpx.Response(200, json={"data": [], "meta": {}})
+    )
+
+    list(clio.allocations(status="invalid", parent_ids=[7, 3, 7]))
+
+    params = [call.request.url.params for call in route.calls]
+    assert [p["parent_id"] for p in params] == ["7", "3"]
+    assert all(p["status"] == "invalid" and p["order"] == "id(asc)" for p in params)
+    assert all("parent_type" not in p for p in params)
+    assert params[0]["fields"] == clio_client.ALLOCATION_FIELDS
+
+
+@respx.mock
+def test_a_contact_update_is_a_patch_with_if_match_and_a_data_body(clio: ClioClient) -> None:
+    route = respx.patch(f"{API}/contacts/12.json").mock(
+        return_value=httpx.Response(200, json={"data": {"id": 12, "type": "Person", "first_name": "Dani"}})
+    )
+
+    contact = clio.update_contact(12, {"first_name": "Dani"}, etag='"abc"')
+
+    request = route.calls.last.request
+    assert request.headers["If-Match"] == '"abc"'
+    assert request.url.params["fields"] == clio_client.CONTACT_FIELDS
+    assert json.loads(request.content) == {"data": {"first_name": "Dani"}}
+    assert contact.first_name == "Dani"
+
+
+@respx.mock
+def test_a_contact_changed_since_its_etag_is_a_conflict(clio: ClioClient) -> None:
+    route = respx.patch(f"{API}/contacts/12.json").mock(
+        return_value=httpx.Response(412, json={"error": {"type": "PreconditionFailed", "message": "changed"}})
+    )
+
+    with pytest.raises(ConflictError):
+        clio.update_contact(12, {"first_name": "Dani"}, etag='"stale"')
+    assert route.call_count == 1
+
+
 def test_updated_since_must_say_its_time_zone(clio: ClioClient) -> None:
     with pytest.raises(ValueError, match="timezone"):
         list(clio.contacts(updated_since=datetime(2026, 1, 1)))
@@ -214,6 +256,7 @@ def _nested_model(annotation: Any) -> type[BaseModel] | None:
         (clio_client.ACTIVITY_DESCRIPTION_FIELDS, wire.ClioActivityDescription),
         (clio_client.EXPENSE_CATEGORY_FIELDS, wire.ClioExpenseCategory),
         (clio_client.BILLING_SETTINGS_FIELDS, wire.ClioBillingSettings),
+        (clio_client.ALLOCATION_FIELDS, wire.ClioAllocation),
     ],
 )
 def test_the_client_asks_for_exactly_the_fields_its_model_reads(fields: str, model: type[BaseModel]) -> None:

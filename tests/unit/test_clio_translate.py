@@ -10,12 +10,31 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledgerlink.domain import Address, BillState, Contact, InvoiceLine, LineKind
+from ledgerlink.domain import (
+    Address,
+    Application,
+    BillState,
+    Contact,
+    ContactEdit,
+    CreditNote,
+    InvoiceLine,
+    LineKind,
+    Payment,
+    TaxSettings,
+)
 from ledgerlink.errors import LedgerlinkError
-from ledgerlink.providers.clio.client import ACTIVITY_FIELDS, BILL_FIELDS, LINE_ITEM_FIELDS
-from ledgerlink.providers.clio.translate import contact_from_clio, invoice_from_clio
+from ledgerlink.providers.clio.client import ACTIVITY_FIELDS, ALLOCATION_FIELDS, BILL_FIELDS, LINE_ITEM_FIELDS
+from ledgerlink.providers.clio.translate import (
+    contact_edit_body,
+    contact_from_clio,
+    credit_notes_from_allocations,
+    invoice_from_clio,
+    payments_from_allocations,
+    tax_settings_from_clio,
+)
 from ledgerlink.providers.clio.wire import (
     ClioActivity,
+    ClioAllocation,
     ClioBill,
     ClioBillingSettings,
     ClioContact,
@@ -340,3 +359,316 @@ def test_any_bill_the_emulator_can_compute_ties_out(
     invoice = invoice_from_clio(wire_bill, wire_lines, ACTIVITIES, SETTINGS)
 
     assert sum((line.amount for line in invoice.lines), Decimal(0)) == invoice.total
+
+
+# --- tax ---------------------------------------------------------------------------------------
+
+
+def test_each_line_carries_its_tax_flags_and_the_invoice_the_bill_tax_sums() -> None:
+    line = ClioLineItem.model_validate(
+        {
+            "id": 1,
+            "kind": "Service",
+            "quantity": "2",
+            "price": "100",
+            "total": "200.00",
+            "taxable": True,
+            "secondary_taxable": True,
+            "tax": "17.75",
+            "secondary_tax": "10.0",
+        }
+    )
+    bill = _bill(tax_sum="17.75", secondary_tax_sum="10.00", total="227.75")
+
+    invoice = invoice_from_clio(bill, [line], ACTIVITIES, SETTINGS)
+
+    first = invoice.lines[0]
+    assert (first.taxable, first.secondary_taxable, first.tax, first.secondary_tax) == (
+        True,
+        True,
+        Decimal("17.75"),
+        Decimal("10.00"),
+    )
+    assert (invoice.tax, invoice.secondary_tax, invoice.total_tax) == (
+        Decimal("17.75"),
+        Decimal("10.00"),
+        Decimal("27.75"),
+    )
+    assert [li.kind for li in invoice.lines] == [LineKind.TIME, LineKind.TAX, LineKind.TAX]
+
+
+def test_an_untaxed_line_says_so() -> None:
+    invoice = invoice_from_clio(
+        _bill(total="200"), [_line(1, "Service", "2", "100", "200.00", 501)], ACTIVITIES, SETTINGS
+    )
+
+    line = invoice.lines[0]
+    assert (line.taxable, line.secondary_taxable, line.tax, invoice.tax) == (False, False, 0, 0)
+
+
+def test_tax_settings_keep_both_taxes_and_whether_the_second_applies() -> None:
+    settings = ClioBillingSettings(
+        tax_name="GST",
+        tax_rate=Decimal("5"),
+        use_secondary_tax=True,
+        secondary_tax_name="PST",
+        secondary_tax_rate=Decimal("7"),
+    )
+
+    assert tax_settings_from_clio(settings) == TaxSettings("GST", Decimal("5"), "PST", Decimal("7"), True)
+    assert tax_settings_from_clio(ClioBillingSettings()) == TaxSettings(
+        "Tax", Decimal(0), None, Decimal(0), False
+    )
+
+
+# --- payments and credit notes -------------------------------------------------------------------
+
+
+def _allocation(
+    allocation_id: int,
+    parent: int,
+    bill: int | None,
+    amount: str,
+    *,
+    parent_type: str = "Payment",
+    day: str = "2026-03-10",
+    voided_at: str | None = None,
+    updated_at: str = "2026-03-10T10:00:00-05:00",
+    **extra: Any,
+) -> ClioAllocation:
+    return ClioAllocation.model_validate(
+        {
+            "id": allocation_id,
+            "date": day,
+            "amount": amount,
+            "voided_at": voided_at,
+            "updated_at": updated_at,
+            "bill": {"id": bill} if bill else None,
+            "contact": {"id": 12},
+            "parent": {"id": parent, "type": parent_type},
+            **extra,
+        }
+    )
+
+
+def test_allocations_of_one_payment_make_one_payment_over_its_bills() -> None:
+    allocations = [
+        _allocation(3, 900, 77, "500.00", day="2026-03-09"),
+        _allocation(1, 900, 78, "100.5"),
+        _allocation(2, 901, 77, "20.00", source_bank_account={"id": 5, "type": "Trust"}),
+    ]
+
+    payments = payments_from_allocations(allocations)
+
+    assert payments == [
+        Payment(
+            source_id="900",
+            contact_id="12",
+            date=date(2026, 3, 10),
+            applications=(
+                Application("1", "78", Decimal("100.50")),
+                Application("3", "77", Decimal("500.00")),
+            ),
+            updated_at=allocations[0].updated_at,
+        ),
+        Payment(
+            source_id="901",
+            contact_id="12",
+            date=date(2026, 3, 10),
+            applications=(Application("2", "77", Decimal("20.00")),),
+            from_trust=True,
+            updated_at=allocations[2].updated_at,
+        ),
+    ]
+    assert payments[0].total == Decimal("600.50") and payments[0].bill_ids == ("78", "77")
+
+
+def test_an_operating_source_account_is_not_trust() -> None:
+    [payment] = payments_from_allocations(
+        [_allocation(1, 900, 77, "5", source_bank_account={"id": 4, "type": "Operating"})]
+    )
+
+    assert not payment.from_trust
+
+
+def test_a_payment_applies_only_its_valid_allocations() -> None:
+    allocations = [
+        _allocation(1, 900, 77, "100", voided_at="2026-03-11T09:00:00-05:00"),
+        _allocation(2, 900, 78, "50"),
+    ]
+
+    [payment] = payments_from_allocations(allocations)
+
+    assert not payment.voided and [a.bill_id for a in payment.applications] == ["78"]
+
+
+def test_a_payment_with_every_allocation_voided_is_voided_with_what_it_applied_last() -> None:
+    removed_earlier = _allocation(1, 900, 76, "10", voided_at="2026-03-11T09:00:00-05:00")
+    deleted = [
+        _allocation(2, 900, 77, "100", voided_at="2026-03-12T09:00:00-05:00"),
+        _allocation(3, 900, 78, "50", voided_at="2026-03-12T09:00:00-05:00"),
+    ]
+
+    [payment] = payments_from_allocations([removed_earlier, *deleted])
+
+    assert payment.voided
+    assert [(a.bill_id, a.amount) for a in payment.applications] == [
+        ("77", Decimal("100.00")),
+        ("78", Decimal("50.00")),
+    ]
+
+
+def test_an_allocation_read_twice_counts_once_as_its_latest_version() -> None:
+    old = _allocation(1, 900, 77, "100", updated_at="2026-03-10T10:00:00-05:00")
+    new = _allocation(1, 900, 77, "150", updated_at="2026-03-10T11:00:00-05:00")
+
+    assert payments_from_allocations([new, old])[0].applications == (
+        Application("1", "77", Decimal("150.00")),
+    )
+    assert payments_from_allocations([old, new])[0].applications == (
+        Application("1", "77", Decimal("150.00")),
+    )
+
+
+def test_an_interest_allocation_without_a_bill_applies_to_no_invoice() -> None:
+    [payment] = payments_from_allocations([_allocation(1, 900, None, "3.00"), _allocation(2, 900, 77, "10")])
+
+    assert payment.applications == (Application("2", "77", Decimal("10.00")),)
+
+
+def test_payments_and_credit_notes_are_told_apart_by_their_parent_type() -> None:
+    allocations = [
+        _allocation(1, 900, 77, "100"),
+        _allocation(2, 900, 77, "25", parent_type="CreditMemo", description="Courtesy discount"),
+        _allocation(3, 900, 78, "5", parent_type="CreditMemo", description="Courtesy discount"),
+    ]
+
+    payments = payments_from_allocations(allocations)
+    credits = credit_notes_from_allocations(allocations)
+
+    assert [(p.source_id, p.total) for p in payments] == [("900", Decimal("100.00"))]
+    assert credits == [
+        CreditNote(
+            source_id="900",
+            contact_id="12",
+            date=date(2026, 3, 10),
+            applications=(Application("2", "77", Decimal("25.00")), Application("3", "78", Decimal("5.00"))),
+            description="Courtesy discount",
+            updated_at=allocations[1].updated_at,
+        )
+    ]
+
+
+def test_a_payment_whose_allocations_name_no_client_is_an_error() -> None:
+    orphan = _allocation(1, 900, 77, "100").model_copy(update={"contact": None})
+
+    with pytest.raises(LedgerlinkError, match="Payment 900"):
+        payments_from_allocations([orphan])
+
+
+def test_the_emulator_allocations_read_with_the_client_fields_translate() -> None:
+    clio = ClioEmulator(SandboxState())
+    contact = clio.add_contact(type="Company", name="Acme Corp")
+    bill = clio.add_bill(client=contact["id"], number="1", state="awaiting_payment")
+    clio.add_line_item(bill=bill["id"], kind="Service", quantity=1, price=100)
+    allocation = clio.record_payment(bill["id"], "40.00", from_trust=True)
+    memo = clio.add_credit_memo(contact["id"], {bill["id"]: "10.00"}, description="Write-off")
+    wire = [
+        ClioAllocation.model_validate(clio.wire("allocation", a["id"], ALLOCATION_FIELDS))
+        for a in clio.records("allocation")
+    ]
+
+    [payment] = payments_from_allocations(wire)
+    [credit] = credit_notes_from_allocations(wire)
+
+    assert (payment.source_id, payment.total, payment.from_trust) == (
+        str(allocation["parent"]["id"]),
+        40,
+        True,
+    )
+    assert (credit.source_id, credit.total, credit.description) == (str(memo), 10, "Write-off")
+    assert payment.contact_id == credit.contact_id == str(contact["id"])
+
+
+# --- contact write-back ---------------------------------------------------------------------------
+
+
+DANA = ClioContact.model_validate(
+    {
+        "id": 12,
+        "etag": '"abc"',
+        "type": "Person",
+        "name": "Dana Whitfield",
+        "first_name": "Dana",
+        "last_name": "Whitfield",
+        "email_addresses": [
+            {"id": 1, "address": "home@dana.example", "primary": False},
+            {"id": 2, "address": "dana@old.example", "primary": True},
+        ],
+        "addresses": [{"id": 4, "street": "1 Main St", "city": "Albany", "province": "NY", "primary": True}],
+    }
+)
+ACME = ClioContact.model_validate({"id": 13, "type": "Company", "name": "Acme Corp"})
+
+
+def test_a_changed_email_updates_the_primary_one_by_id() -> None:
+    assert contact_edit_body(DANA, ContactEdit(email="dana@new.example")) == {
+        "email_addresses": [{"id": 2, "address": "dana@new.example"}]
+    }
+
+
+def test_a_new_phone_is_created_as_the_primary_one() -> None:
+    assert contact_edit_body(DANA, ContactEdit(phone="555-0199")) == {
+        "phone_numbers": [{"name": "Work", "number": "555-0199", "default_number": True}]
+    }
+
+
+def test_a_cleared_email_destroys_the_primary_one_and_a_cleared_phone_that_is_absent_is_nothing() -> None:
+    assert contact_edit_body(DANA, ContactEdit(email="", phone="")) == {
+        "email_addresses": [{"id": 2, "_destroy": True}]
+    }
+
+
+def test_a_person_is_renamed_by_first_and_last_name() -> None:
+    assert contact_edit_body(DANA, ContactEdit(name="Danielle Whitfield-Moore")) == {
+        "first_name": "Danielle",
+        "last_name": "Whitfield-Moore",
+    }
+    assert contact_edit_body(DANA, ContactEdit(first_name="Dani")) == {"first_name": "Dani"}
+    assert contact_edit_body(DANA, ContactEdit(name="Cher")) == {"first_name": "Cher", "last_name": None}
+
+
+def test_a_company_is_renamed_by_name_and_gets_a_billing_address() -> None:
+    edit = ContactEdit(name="Acme Holdings", first_name="ignored", address=Address("9 Elm St", "Troy", "NY"))
+
+    assert contact_edit_body(ACME, edit) == {
+        "name": "Acme Holdings",
+        "addresses": [
+            {
+                "name": "Billing",
+                "street": "9 Elm St",
+                "city": "Troy",
+                "province": "NY",
+                "postal_code": None,
+                "country": None,
+            }
+        ],
+    }
+
+
+def test_the_primary_address_is_updated_by_id_with_only_what_changed() -> None:
+    edit = ContactEdit(address=Address("1 Main St", "Troy", "NY"))
+
+    assert contact_edit_body(DANA, edit) == {"addresses": [{"id": 4, "city": "Troy"}]}
+    assert contact_edit_body(DANA, ContactEdit(address=Address())) == {
+        "addresses": [{"id": 4, "_destroy": True}]
+    }
+
+
+def test_an_edit_that_changes_nothing_is_an_empty_body() -> None:
+    edit = ContactEdit(
+        name="Dana Whitfield", email="dana@old.example", address=Address("1 Main St", "Albany", "NY")
+    )
+
+    assert contact_edit_body(DANA, edit) == {}
+    assert contact_edit_body(ACME, ContactEdit(name="Acme Corp", phone="")) == {}

@@ -20,9 +20,22 @@ from ledgerlink.store import SyncError
 from ledgerlink.sync.engine import PassResult
 from ledgerlink.sync.plan import Action
 
-OUTCOMES = ("created", "updated", "linked", "skipped", "failed", "blocked")
-PLANNED = {"created": "to create", "updated": "to update", "linked": "to link"}
-KIND_TITLES = {"contact": "Contacts → customers", "invoice": "Bills → invoices"}
+OUTCOMES = ("created", "updated", "linked", "voided", "deleted", "skipped", "failed", "blocked")
+PLANNED = {
+    "created": "to create",
+    "updated": "to update",
+    "linked": "to link",
+    "voided": "to void",
+    "deleted": "to delete",
+}
+KIND_TITLES = {
+    "contact": "Contacts → customers",
+    "contact_writeback": "Customer edits → Clio",
+    "invoice": "Bills → invoices",
+    "credit_note": "Credit notes",
+    "credit_application": "Credits applied",
+    "payment": "Payments",
+}
 
 # Plain lines are not wrapped when the output is a file or a pipe (cron mail, logs, grep).
 console = Console(highlight=False, soft_wrap=True)
@@ -53,7 +66,7 @@ def pass_summary(result: PassResult, *, ledger_title: str, company: str, list_pr
     """The table of what a pass did (or would do), then what needs attention."""
     verb = "Planned" if result.dry_run else "Pass"
     heading = f"{verb} {result.run_id}: Clio → {ledger_title} ({company})"
-    kinds = [k for k in ("contact", "invoice") if k in result.tally.counts] or ["contact", "invoice"]
+    kinds = [k for k in KIND_TITLES if k in result.tally.counts] or ["contact", "invoice"]
     headers = [PLANNED.get(o, o) if result.dry_run else o for o in OUTCOMES]
     if is_rich():
         table = Table(title=heading, title_justify="left")
@@ -77,6 +90,10 @@ def pass_summary(result: PassResult, *, ledger_title: str, company: str, list_pr
     if not result.dry_run and result.tally.writes == 0:
         rest = ", apart from the records that need attention" if result.problems else ""
         console.print(f"Nothing to write: {ledger_title} is up to date with Clio{rest}.")
+    for action, notice in result.notices:
+        console.print(f"note: {action.label}: {notice}", markup=False)
+    for warning in result.warnings:
+        err_console.print(f"warning: {warning}", markup=False)
     if result.problems and list_problems:
         problems(result.problems, title=f"{len(result.problems)} record(s) need attention")
     elif result.problems:
@@ -121,7 +138,7 @@ def _problem_rows(rows: Sequence[tuple[str, str, str, str, str | None]], title: 
 
 def plan_lines(actions: Sequence[Action]) -> None:
     """The dry-run plan: one line per record that would change."""
-    changing = [a for a in actions if a.op.value in ("create", "update", "link")]
+    changing = [a for a in actions if a.op.value in ("create", "update", "link", "void", "delete")]
     if not changing:
         console.print("The plan writes nothing.")
         return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from datetime import datetime
 from types import FrameType
 from typing import Annotated
 
@@ -41,8 +42,10 @@ class StopFlag:
         signal.signal(signal.SIGTERM, self.set)
 
 
-def run_pass(workspace: Workspace, *, dry_run: bool, stop: StopFlag) -> PassResult:
-    result = workspace.sync_once(dry_run=dry_run, should_stop=stop)
+def run_pass(
+    workspace: Workspace, *, dry_run: bool, stop: StopFlag, since: datetime | None = None
+) -> PassResult:
+    result = workspace.sync_once(dry_run=dry_run, should_stop=stop, since=since.date() if since else None)
     ledger = workspace.connection("qbo")
     output.pass_summary(result, ledger_title="QuickBooks Online", company=ledger.name)
     if dry_run:
@@ -58,13 +61,23 @@ def sync(
         bool,
         typer.Option("--dry-run", help="Print the plan; write nothing. Exit 1 if anything would change."),
     ] = False,
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            "--since",
+            formats=["%Y-%m-%d"],
+            metavar="YYYY-MM-DD",
+            help="One-off backfill: (re)read every bill issued on or after this date, whatever was read "
+            "before. Implies --once.",
+        ),
+    ] = None,
 ) -> None:
     """Sync Clio into QuickBooks Online. Exit 0 clean, 1 with record errors, 2 config, 3 systemic."""
     stop = StopFlag()
     stop.install()
     with app_context(ctx).workspace() as workspace:
-        if once or dry_run:
-            result = run_pass(workspace, dry_run=dry_run, stop=stop)
+        if once or dry_run or since:
+            result = run_pass(workspace, dry_run=dry_run, stop=stop, since=since)
             raise typer.Exit(result.exit_code)
         interval = workspace.config.sync.interval_minutes * 60
         output.console.print(f"Syncing every {workspace.config.sync.interval_minutes} min; Ctrl-C stops.")

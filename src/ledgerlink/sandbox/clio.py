@@ -24,11 +24,29 @@ Assumptions (where the reference is silent; each is the strict reading):
 - ``who_am_i`` is the account owner: sandbox tokens do not name a user.
 - Timestamps are rendered in the firm's time zone (America/New_York) with their offset.
 - Ids come from a separate range per resource, so an id used for the wrong kind is a 404.
+- Allocations: without ``status`` the list holds only valid (not voided) allocations;
+  ``status=invalid`` only voided ones. The spec types ``parent_type`` as an integer without
+  saying which number means what; the sandbox takes the parent type's name (``Payment`` or
+  ``CreditMemo``) and anything else is a 400, so a client is better off filtering on
+  ``parent{type}`` itself. ``parent`` renders ``{id, type}``; its ``identifier`` fields are not
+  emulated (a 400).
+- A payment's allocations carry the account it came out of and the one it went into: a payment
+  from trust has ``source_bank_account`` = the firm's Trust account; any other payment has no
+  source account. Both go into the Operating account. Credit memo allocations have neither.
+  (The reference marks this reading of the two links UNVERIFIED.)
+- Editing a payment changes its allocations in place (same ids; only the changed ones get a new
+  ``updated_at``/``etag``); deleting it voids every allocation (``voided_at`` set, ``updated_at``
+  bumped). Voiding a credit memo does the same to the memo and its allocations.
+- A payment's reference is kept but not served: no v4 path returns a Payment, and an
+  allocation does not carry its parent's reference.
+- Deleting or voiding a bill (``delete_bill``/``void_bill``) is refused while any valid payment
+  or credit is applied to it, credits included (the spec says "no payments recorded").
 """
 
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import hashlib
 import itertools
 import json
@@ -51,6 +69,7 @@ from ledgerlink.sandbox.clio_fields import SCHEMAS, parse_fields, render
 from ledgerlink.sandbox.clio_http import (
     COMMON_LIST_PARAMS,
     DEFAULT_VERSION,
+    FIRM_TZ,
     INVALID_TOKEN_BODY,
     LISTINGS,
     SHOWABLE,
@@ -68,13 +87,16 @@ from ledgerlink.sandbox.clio_http import (
 from ledgerlink.sandbox.clio_records import (
     APPROVED,
     BILL_DERIVED,
+    CREDIT_MEMO,
     LINE_DERIVED,
     MONEY_FIELDS,
+    PAYMENT,
     ZERO,
     as_decimal,
     bill_totals,
     contact_summary,
     interest,
+    is_valid,
     line_totals,
     round_half_up,
 )
@@ -94,6 +116,10 @@ _ID_BASE = {
     "activity": 96_000_000,
     "bill": 4_400_000,
     "line_item": 230_000_000,
+    "bank_account": 31_000,
+    "payment": 2_600_000,  # kept for the allocations' parent; no v4 path serves payments
+    "credit_memo": 3_100_000,
+    "allocation": 150_000_000,
 }
 _CONTACT_ITEM_BASE = 70_000_000  # email addresses, phone numbers and addresses of contacts
 USD = {"id": 1, "etag": '"usd"', "code": "USD", "sign": "$"}
@@ -134,6 +160,15 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "line_item": dict(
         taxable=False, secondary_taxable=False, note=None, group_ordering=1, quantity=Decimal(1), price=ZERO,
     ),
+    "bank_account": dict(
+        currency="USD", currency_symbol="$", currency_id=1, default_account=False, controlled_account=False,
+        clio_payments_enabled=False,
+    ),
+    "allocation": dict(
+        interest=False, description=None, payment_type=None, has_online_payment=False, destroyable=True,
+        voided_at=None, source_bank_account=None, destination_bank_account=None,
+    ),
+    "credit_memo": dict(discount=False, description=None, voided_at=None),
 }  # fmt: skip
 
 
@@ -156,14 +191,25 @@ class ClioEmulator:
       tax_rate=..., interest={"total": ...})``: amounts are derived, never given
     - ``add_line_item(bill=..., activity=..., kind="Service"|"Expense", description=..., date=...,
       quantity=..., price=..., taxable=...)``: recomputes and bumps the bill
-    - ``record_payment(bill_id, amount=None)``: pays the whole balance unless ``amount`` is given
+    - ``record_payment(bill_id, amount=None, paid_at=None, reference=..., from_trust=...)``: a
+      Payment with one allocation to the bill (the whole balance unless ``amount`` is given);
+      returns the allocation
+    - ``record_split_payment(contact_id, {bill_id: amount, ...})`` → payment id;
+      ``edit_payment(payment_id, {bill_id: amount})``; ``delete_payment(payment_id)`` (voids it)
+    - ``add_credit_memo(contact_id, {bill_id: amount, ...}, description=...)`` → credit memo id;
+      ``void_credit_memo(credit_memo_id)``
+    - ``delete_bill(id)`` (Clio's DELETE: a draft is deleted, an unpaid bill voided) and
+      ``void_bill(id)``; ``add_bank_account(type="Operating"|"Trust", name=...)``
     - ``update(kind, id, **changes)``, and ``update_contact``/``update_bill``/``update_line_item``/
       ``update_activity``; ``delete_line_item(id)``
     - ``get(kind, id)`` (a deep copy; KeyError if absent), ``records(kind)`` (deep copies, by id),
       ``wire(kind, id, fields)`` (the JSON object the API would send, without HTTP)
 
-    Every change sets ``updated_at`` from ``state.clock`` and a new ``etag``; a line item's change
-    recomputes its bill and bumps it too.
+    Every change sets ``updated_at`` from ``state.clock`` and a new ``etag``; a line item's or an
+    allocation's change recomputes its bill and bumps it too. Keys a schema does not name are
+    never served (an allocation's ``received_at``, the moment behind its bill's ``paid_at``).
+    Payments and credits that a bill cannot take (more than its balance, a bill not approved, a
+    bill of another client) are a ValueError: a seed or test bug.
     """
 
     def __init__(self, state: SandboxState) -> None:
@@ -174,6 +220,7 @@ class ClioEmulator:
         self._item_ids = itertools.count(_CONTACT_ITEM_BASE + 1)
         self._versions = itertools.count(1)
         self._lines_by_bill: dict[int, list[int]] = {}
+        self._allocations_by_bill: dict[int, list[int]] = {}
         self.app = Starlette(routes=[Route("/{path:path}", self._endpoint, methods=["GET", "PATCH"])])
 
     # -- store --------------------------------------------------------------------------------
@@ -305,15 +352,6 @@ class ClioEmulator:
     def update_bill(self, bill_id: int, **changes: Any) -> Record:
         return self.update("bill", bill_id, **changes)
 
-    def record_payment(self, bill_id: int, amount: Any = None, paid_at: datetime | None = None) -> Record:
-        """A payment against a bill: the whole balance unless ``amount`` is given."""
-        with self._lock:
-            bill = self._store["bill"][bill_id]
-            bill["paid"] += bill["balance"] if amount is None else as_decimal(amount)
-            bill["paid_at"] = paid_at or self._now()
-            self._recompute_bill(bill_id)
-            return dict(bill)
-
     def add_line_item(self, **fields: Any) -> Record:
         with self._lock:
             _refuse_derived("line item", LINE_DERIVED, fields)
@@ -349,8 +387,249 @@ class ClioEmulator:
         lines = [self._store["line_item"][line_id] for line_id in self._lines_by_bill[bill_id]]
         for line in lines:
             line.update(line_totals(line, bill["tax_rate"], bill["secondary_tax_rate"]))
-        bill.update(bill_totals(bill, lines))
+        bill.update(bill_totals(bill, lines, self._bill_allocations(bill_id)))
         self._touch("bill", bill)
+
+    def _bill_allocations(self, bill_id: int) -> list[Record]:
+        return [self._store["allocation"][i] for i in self._allocations_by_bill.get(bill_id, [])]
+
+    def delete_bill(self, bill_id: int) -> Record:
+        """Clio's DELETE of a bill: a draft or one awaiting approval is deleted, an unpaid one voided.
+
+        Refused (ValueError) once payments or credits are applied, and for any other state.
+        The bill stays listable in its new state, so ``updated_since`` readers see it go.
+        """
+        with self._lock:
+            bill = self._store["bill"][bill_id]
+            if any(is_valid(a) for a in self._bill_allocations(bill_id)):
+                raise ValueError(f"bill {bill['number']} has payments or credits applied; Clio keeps it")
+            outcome = {"draft": "deleted", "awaiting_approval": "deleted", "awaiting_payment": "void"}
+            if bill["state"] not in outcome:
+                raise ValueError(f"bill {bill['number']} is {bill['state']}; Clio cannot delete or void it")
+            return self.update("bill", bill_id, state=outcome[bill["state"]])
+
+    def void_bill(self, bill_id: int) -> Record:
+        """Void an unpaid (awaiting_payment) bill: Clio's DELETE of an approved bill with no payments."""
+        with self._lock:
+            bill = self._store["bill"][bill_id]
+            if bill["state"] != "awaiting_payment":
+                raise ValueError(f"bill {bill['number']} is {bill['state']}; only an unpaid bill is voided")
+            return self.delete_bill(bill_id)
+
+    # -- Python API: payments and credit memos (allocations) ----------------------------------
+
+    def add_bank_account(self, **fields: Any) -> Record:
+        """A bank account of the firm: ``type`` is "Operating" or "Trust"."""
+        with self._lock:
+            return dict(self._insert("bank_account", {**_defaults("bank_account"), **fields}))
+
+    def _bank_account(self, type_: str) -> int:
+        """The firm's (default) account of this type, opened on first use."""
+        accounts = [a for a in self._store["bank_account"].values() if a["type"] == type_]
+        chosen = next((a for a in accounts if a["default_account"]), accounts[0] if accounts else None)
+        if chosen is None:
+            values = {"type": type_, "name": f"{type_} Account", "default_account": True}
+            chosen = self._insert("bank_account", {**_defaults("bank_account"), **values})
+        return int(chosen["id"])
+
+    def record_payment(
+        self,
+        bill_id: int,
+        amount: Any = None,
+        paid_at: datetime | None = None,
+        *,
+        reference: str | None = None,
+        from_trust: bool = False,
+    ) -> Record:
+        """A payment of one bill (its whole balance unless ``amount`` is given); its allocation."""
+        with self._lock:
+            bill = self._store["bill"][bill_id]
+            value = bill["balance"] if amount is None else amount
+            received = paid_at or self._now()
+            payment_id = self._pay(bill["client"], {bill_id: value}, received, reference, from_trust)
+            return copy.deepcopy(
+                self._store["allocation"][self._store["payment"][payment_id]["allocations"][0]]
+            )
+
+    def record_split_payment(
+        self,
+        contact_id: int,
+        parts: Mapping[int, Any],
+        *,
+        date: dt.date | None = None,
+        reference: str | None = None,
+        from_trust: bool = False,
+    ) -> int:
+        """One payment of a client over several bills (bill id → amount), one allocation each."""
+        with self._lock:
+            return self._pay(contact_id, parts, self._moment(date), reference, from_trust)
+
+    def edit_payment(self, payment_id: int, parts: Mapping[int, Any]) -> None:
+        """Change what a payment applies to bills (bill id → new amount); a new bill gets an allocation.
+
+        Only the allocations whose amount changes are bumped; their bills are recomputed.
+        """
+        with self._lock:
+            payment = self._store["payment"][payment_id]
+            current = {a["bill"]: a for a in self._children(payment) if is_valid(a)}
+            if not current:
+                raise ValueError(f"payment {payment_id} was deleted")
+            amounts = self._applicable(
+                payment["contact"], parts, {bill: a["amount"] for bill, a in current.items()}
+            )
+            for bill_id, amount in amounts.items():
+                allocation = current.get(bill_id)
+                if allocation is None:
+                    payment["allocations"].append(self._allocate(bill_id, amount, payment)["id"])
+                elif allocation["amount"] != amount:
+                    allocation["amount"] = amount
+                    self._touch("allocation", allocation)
+                    self._recompute_bill(bill_id)
+            payment["amount"] = sum((a["amount"] for a in self._children(payment) if is_valid(a)), ZERO)
+            self._touch("payment", payment)
+
+    def delete_payment(self, payment_id: int) -> None:
+        """Delete a payment: every allocation of it is voided and its bills owe again."""
+        with self._lock:
+            self._void("payment", self._store["payment"][payment_id])
+
+    def add_credit_memo(
+        self,
+        contact_id: int,
+        parts: Mapping[int, Any],
+        *,
+        date: dt.date | None = None,
+        description: str | None = None,
+    ) -> int:
+        """A credit memo writing ``amount`` off each bill (bill id → amount); its id."""
+        with self._lock:
+            amounts = self._applicable(contact_id, parts)
+            moment = self._moment(date)
+            owner = next((u["id"] for u in self._store["user"].values() if u.get("account_owner")), None)
+            memo = self._insert(
+                "credit_memo",
+                {
+                    **_defaults("credit_memo"),
+                    "date": moment.astimezone(FIRM_TZ).date(),
+                    "amount": sum(amounts.values(), ZERO),
+                    "description": description,
+                    "user": owner,
+                    "contact": contact_id,
+                    "allocations": [],
+                },
+            )
+            for bill_id, amount in amounts.items():
+                allocation = self._allocate(bill_id, amount, memo, parent_type=CREDIT_MEMO)
+                memo["allocations"].append(allocation["id"])
+            return int(memo["id"])
+
+    def void_credit_memo(self, credit_memo_id: int) -> None:
+        """Void a credit memo: it and its allocations get ``voided_at``; its bills owe again."""
+        with self._lock:
+            self._void("credit_memo", self._store["credit_memo"][credit_memo_id])
+
+    def _moment(self, day: dt.date | None) -> datetime:
+        """When a payment dated ``day`` was received: now, or the start of that day in the firm."""
+        if day is None:
+            return self._now()
+        if isinstance(day, datetime):
+            return day
+        return datetime.combine(day, dt.time(), FIRM_TZ)
+
+    def _children(self, parent: Record) -> list[Record]:
+        return [self._store["allocation"][i] for i in parent["allocations"]]
+
+    def _pay(
+        self,
+        contact_id: int,
+        parts: Mapping[int, Any],
+        received: datetime,
+        reference: str | None,
+        from_trust: bool,
+    ) -> int:
+        amounts = self._applicable(contact_id, parts)
+        payment = self._insert(
+            "payment",
+            {
+                "date": received.astimezone(FIRM_TZ).date(),
+                "received_at": received,
+                "amount": sum(amounts.values(), ZERO),
+                "reference": reference,
+                "contact": contact_id,
+                "source_bank_account": self._bank_account("Trust") if from_trust else None,
+                "destination_bank_account": self._bank_account("Operating"),
+                "voided_at": None,
+                "allocations": [],
+            },
+        )
+        for bill_id, amount in amounts.items():
+            payment["allocations"].append(self._allocate(bill_id, amount, payment)["id"])
+        return int(payment["id"])
+
+    def _applicable(
+        self, contact_id: int, parts: Mapping[int, Any], applied: Mapping[int, Decimal] | None = None
+    ) -> dict[int, Decimal]:
+        """The amounts of ``parts`` as Decimals, once every one of them is checked to fit its bill.
+
+        ``applied``: what the same parent already applies to each bill (an edit replaces it).
+        """
+        if not parts:
+            raise ValueError("a payment or credit applies to at least one bill")
+        amounts: dict[int, Decimal] = {}
+        for bill_id, given in parts.items():
+            bill = self._store["bill"].get(bill_id)
+            if bill is None:
+                raise ValueError(f"there is no bill {bill_id}")
+            amount = as_decimal(given)
+            room = bill["balance"] + (applied or {}).get(bill_id, ZERO)
+            if bill["client"] != contact_id:
+                raise ValueError(f"bill {bill['number']} is not a bill of contact {contact_id}")
+            if bill["state"] not in APPROVED:
+                raise ValueError(f"bill {bill['number']} is {bill['state']}; only approved bills are paid")
+            if amount <= 0:
+                raise ValueError(f"cannot apply {amount} to bill {bill['number']}")
+            if amount > room:
+                raise ValueError(f"cannot apply {amount} to bill {bill['number']}: it owes {room}")
+            amounts[bill_id] = amount
+        return amounts
+
+    def _allocate(self, bill_id: int, amount: Decimal, parent: Record, parent_type: str = PAYMENT) -> Record:
+        """A new allocation of ``parent`` to a bill; the bill is recomputed."""
+        bill = self._store["bill"][bill_id]
+        values: Record = {
+            **_defaults("allocation"),
+            "date": parent["date"],
+            "amount": amount,
+            "bill": bill_id,
+            "contact": bill["client"],
+            "matter": (bill["matters"] or [None])[0],
+            "parent": {"id": parent["id"], "type": parent_type},
+        }
+        if parent_type == PAYMENT:
+            values.update(
+                received_at=parent["received_at"],
+                source_bank_account=parent["source_bank_account"],
+                destination_bank_account=parent["destination_bank_account"],
+            )
+        else:
+            values["description"] = parent["description"]
+        allocation = self._insert("allocation", values)
+        self._allocations_by_bill.setdefault(bill_id, []).append(allocation["id"])
+        self._recompute_bill(bill_id)
+        return allocation
+
+    def _void(self, kind: str, parent: Record) -> None:
+        """Void a payment or credit memo and each of its valid allocations; recompute their bills."""
+        if parent["voided_at"] is not None:
+            raise ValueError(f"{kind} {parent['id']} is already voided")
+        now = self._now()
+        parent["voided_at"] = now
+        self._touch(kind, parent)
+        for allocation in self._children(parent):
+            if is_valid(allocation):
+                allocation["voided_at"] = now
+                self._touch("allocation", allocation)
+                self._recompute_bill(allocation["bill"])
 
     def update(self, kind: str, record_id: int, **changes: Any) -> Record:
         """Apply ``changes`` to one record, keep derived amounts consistent, bump updated_at and etag."""

@@ -13,9 +13,10 @@ The rules, from the reference (clio.md §1.2, "D-fields"):
   fields) but braces at that second level → 400.
 
 Scalar field names are those of the ``*_base`` schemas of the official OpenAPI spec (S1); the
-relations are those of the full schemas. Relations the sandbox keeps no data for are listed as
-``unmodelled``: asking for them is a 400 that says the sandbox does not emulate them, never a
-silent null, so a client never passes here because the emulator was lenient.
+relations are those of the full schemas. Relations (and a few scalars, such as a bank account's
+running ``balance``) the sandbox keeps no data for are listed as ``unmodelled``: asking for them
+is a 400 that says the sandbox does not emulate them, never a silent null, so a client never
+passes here because the emulator was lenient.
 """
 
 from __future__ import annotations
@@ -279,6 +280,50 @@ SCHEMAS: dict[str, Schema] = {
             " updated_at multi_currency_billing billing_currencies"
         ),
         ("id", "etag"),
+    ),
+    "allocation": Schema(
+        "Allocation",
+        _names(
+            "id etag date amount interest voided_at created_at updated_at description has_online_payment"
+            " destroyable payment_type"
+        ),
+        ("id", "etag", "date", "amount"),
+        {
+            "bill": Nested("bill", ref="bill"),
+            "contact": Nested("contact", ref="contact"),
+            "matter": Nested("matter", ref="matter"),
+            "source_bank_account": Nested("bank_account", ref="bank_account"),
+            "destination_bank_account": Nested("bank_account", ref="bank_account"),
+            "parent": Nested("polymorphic_object"),
+        },
+    ),
+    "polymorphic_object": Schema(
+        "PolymorphicObject",
+        _names("id type"),
+        ("id", "type"),
+        unmodelled=_names("identifier secondary_identifier tertiary_identifier"),
+    ),
+    "credit_memo": Schema(
+        "CreditMemo",
+        _names("id etag date amount description discount voided_at created_at updated_at"),
+        ("id", "etag", "date", "amount"),
+        {
+            "user": Nested("user", ref="user"),
+            "contact": Nested("contact", ref="contact"),
+            "allocations": Nested("allocation", many=True, ref="allocation"),
+        },
+    ),
+    "bank_account": Schema(
+        "BankAccount",
+        _names(
+            "id etag name type currency currency_symbol currency_id default_account account_number"
+            " transit_number swift institution domicile_branch holder general_ledger_number"
+            " controlled_account clio_payments_enabled created_at updated_at"
+        ),
+        ("id", "etag", "name", "type"),
+        unmodelled=_names(
+            "balance bank_transactions_count clio_payment_page_link clio_payment_page_qr_code user"
+        ),
     ),
 }
 

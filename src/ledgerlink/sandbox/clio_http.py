@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from starlette.responses import Response
 
 from ledgerlink.sandbox.clio_fields import SCHEMAS, FieldsError, Selection, parse_fields
-from ledgerlink.sandbox.clio_records import BILL_STATES
+from ledgerlink.sandbox.clio_records import BILL_STATES, PARENT_TYPES, is_valid
 
 Record = dict[str, Any]
 Predicate = Callable[[Record], bool]
@@ -216,14 +216,36 @@ def _bill_type(name: str, text: str) -> Predicate:
     return lambda record: (record.get("kind") == "trust_kind") == trust
 
 
+def _parent_is(name: str, text: str) -> Predicate:
+    wanted = parse_int(name, text)
+    return lambda record: record["parent"]["id"] == wanted
+
+
+def _parent_type(name: str, text: str) -> Predicate:
+    wanted = _parse_enum(name, text, PARENT_TYPES)
+    return lambda record: record["parent"]["type"] == wanted
+
+
+def _allocation_status(name: str, text: str) -> Predicate:
+    valid = _parse_enum(name, text, ("valid", "invalid")) == "valid"
+    return lambda record: is_valid(record) == valid
+
+
 @dataclass(frozen=True)
 class Listing:
-    """One index endpoint: the kind it lists, its filters, orders and page-size cap."""
+    """One index endpoint: the kind it lists, its filters, orders and page-size cap.
+
+    ``default_order`` is the order without an ``order`` parameter (``date`` for allocations and
+    credit memos, which therefore page by offset unless ``order=id(asc)`` is sent);
+    ``implied`` holds filter values that apply when the parameter is absent.
+    """
 
     kind: str
     filters: Mapping[str, FilterParser] = field(default_factory=dict)
     orders: tuple[str, ...] = ("id",)
     max_limit: int = 200
+    default_order: str = "id"
+    implied: Mapping[str, str] = field(default_factory=dict)
 
 
 LISTINGS: dict[str, Listing] = {
@@ -284,6 +306,26 @@ LISTINGS: dict[str, Listing] = {
         ("id", "date", "total", "type", "updated_at"),
     ),
     "activity_descriptions": Listing("activity_description"),
+    "allocations": Listing(
+        "allocation",
+        {
+            "bill_id": _ref_is("bill", nullable=False),
+            "contact_id": _ref_is("contact", nullable=False),
+            "matter_id": _ref_is("matter", nullable=False),
+            "parent_id": _parent_is,
+            "parent_type": _parent_type,
+            "status": _allocation_status,
+        },
+        ("id", "date"),
+        default_order="date",
+        implied={"status": "valid"},
+    ),
+    "credit_memos": Listing(
+        "credit_memo",
+        {"contact_id": _ref_is("contact", nullable=False)},
+        ("id", "date"),
+        default_order="date",
+    ),
     "expense_categories": Listing(
         "expense_category",
         {
@@ -302,6 +344,8 @@ SHOWABLE = {
     "activities": "activity",
     "activity_descriptions": "activity_description",
     "expense_categories": "expense_category",
+    "allocations": "allocation",
+    "credit_memos": "credit_memo",
 }
 COMMON_LIST_PARAMS = frozenset(
     {"fields", "limit", "order", "offset", "page_token", "ids[]", "updated_since", "created_since"}
@@ -359,7 +403,7 @@ def list_query(params: Mapping[str, list[str]], listing: Listing) -> ListQuery:
         limit = parse_int("limit", first["limit"])
         if not 1 <= limit <= listing.max_limit:
             raise bad_request(f"Invalid value for limit: must be between 1 and {listing.max_limit}")
-    order, descending = "id", False
+    order, descending = listing.default_order, False
     if "order" in first:
         match = _ORDER.fullmatch(first["order"])
         if not match or match["field"] not in listing.orders:
@@ -374,7 +418,8 @@ def list_query(params: Mapping[str, list[str]], listing: Listing) -> ListQuery:
     if "ids[]" in params:
         wanted = {parse_int("ids[]", text) for text in params["ids[]"]}
         predicates.append(lambda record: record["id"] in wanted)
-    predicates += [parse(name, first[name]) for name, parse in listing.filters.items() if name in first]
+    given = {**listing.implied, **first}
+    predicates += [parse(name, given[name]) for name, parse in listing.filters.items() if name in given]
     offset: int | None = None
     if "offset" in first or order != "id" or descending:
         offset = parse_int("offset", first.get("offset", "0"))

@@ -7,13 +7,17 @@ here is the whole contract between the emulator and every test that adds up a bi
   ``tax``/``secondary_tax`` are informational;
 - bill ``sub_total = Σ line total``; ``tax_sum = round_half_up(Σ total of taxable lines ×
   tax_rate / 100, 2)``, ``secondary_tax_sum`` likewise; ``total_tax = tax_sum +
-  secondary_tax_sum``; ``total = sub_total + total_tax + interest.total``; ``balance = total −
-  paid``; an approved bill is ``paid`` exactly when its balance is zero.
+  secondary_tax_sum``; ``total = sub_total + total_tax + interest.total``;
+- ``paid = Σ amount`` of the bill's valid (not voided) allocations whose parent is a Payment,
+  ``credits_issued`` likewise for CreditMemo parents, ``paid_at`` the moment the latest valid
+  payment was received; ``balance = total − paid − credits_issued``; an approved bill is ``paid``
+  exactly when its balance is zero.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -28,14 +32,27 @@ BILL_DERIVED = frozenset(
         "sub_total", "tax_sum", "secondary_tax_sum", "total_tax", "total", "balance", "due",
         "taxable_sub_total", "secondary_taxable_sub_total", "services_sub_total", "services_tax",
         "services_secondary_tax", "services_taxable_sub_total", "services_secondary_taxable_sub_total",
-        "can_update",
+        "can_update", "paid", "paid_at", "credits_issued",
     }
 )  # fmt: skip
 LINE_DERIVED = frozenset({"sub_total", "total", "tax", "secondary_tax"})
 # Fields stored as Decimal whatever number type a seed passes.
 MONEY_FIELDS = frozenset(
-    {"price", "rate", "tax_rate", "secondary_tax_rate", "paid", "pending", "credits_issued", "quantity"}
+    {
+        "price",
+        "rate",
+        "tax_rate",
+        "secondary_tax_rate",
+        "paid",
+        "pending",
+        "credits_issued",
+        "quantity",
+        "amount",
+    }
 )
+PAYMENT = "Payment"
+CREDIT_MEMO = "CreditMemo"
+PARENT_TYPES = (PAYMENT, CREDIT_MEMO)
 
 
 def round_half_up(value: Decimal) -> Decimal:
@@ -79,9 +96,50 @@ def _sum(lines: Iterable[Mapping[str, Any]], flag: str | None = None) -> Decimal
     return sum((line["total"] for line in lines if flag is None or line.get(flag)), ZERO)
 
 
-def bill_totals(bill: Mapping[str, Any], lines: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """Every derived amount (and the paid/awaiting_payment state) of a bill with these lines."""
+def is_valid(allocation: Mapping[str, Any]) -> bool:
+    """An allocation counts until it is voided (Clio's ``status=valid``)."""
+    return allocation.get("voided_at") is None
+
+
+def settlement(allocations: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """What a bill's allocations settle: ``paid``, ``credits_issued`` and ``paid_at``.
+
+    Only valid allocations count. ``paid_at`` is when the latest valid payment was received
+    (the emulator keeps that moment on each payment allocation as ``received_at``).
+    """
+    valid = [a for a in allocations if is_valid(a)]
+    payments = [a for a in valid if a["parent"]["type"] == PAYMENT]
+    latest = max(payments, key=lambda a: (a["date"], a["received_at"], a["id"]), default=None)
+    received: datetime | None = latest["received_at"] if latest else None
+    return {
+        "paid": sum((as_decimal(a["amount"]) for a in payments), ZERO),
+        "credits_issued": sum(
+            (as_decimal(a["amount"]) for a in valid if a["parent"]["type"] == CREDIT_MEMO), ZERO
+        ),
+        "paid_at": received,
+    }
+
+
+def bill_totals(
+    bill: Mapping[str, Any],
+    lines: Iterable[Mapping[str, Any]],
+    allocations: Iterable[Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Every derived amount (and the paid/awaiting_payment state) of a bill with these lines.
+
+    ``allocations`` are the payments and credits applied to the bill; without them the bill's
+    own ``paid`` and ``credits_issued`` stand (a bill built by hand in a unit test).
+    """
     lines = list(lines)
+    settled: dict[str, Any] = (
+        settlement(allocations)
+        if allocations is not None
+        else {
+            "paid": as_decimal(bill.get("paid") or 0),
+            "credits_issued": as_decimal(bill.get("credits_issued") or 0),
+            "paid_at": bill.get("paid_at"),
+        }
+    )
     services = [line for line in lines if line.get("kind") == "Service"]
     tax_rate = as_decimal(bill.get("tax_rate") or 0)
     secondary_rate = as_decimal(bill.get("secondary_tax_rate") or 0)
@@ -94,7 +152,7 @@ def bill_totals(bill: Mapping[str, Any], lines: Iterable[Mapping[str, Any]]) -> 
     total = (
         _sum(lines) + tax_sum + secondary_tax_sum + as_decimal((bill.get("interest") or {}).get("total", 0))
     )
-    balance = total - as_decimal(bill.get("paid") or 0)
+    balance = total - settled["paid"] - settled["credits_issued"]
     state = bill["state"]
     if state in APPROVED:
         state = "paid" if balance == 0 else "awaiting_payment"
@@ -115,6 +173,7 @@ def bill_totals(bill: Mapping[str, Any], lines: Iterable[Mapping[str, Any]]) -> 
         "balance": balance,
         "state": state,
         "can_update": state in ("draft", "awaiting_approval"),
+        **settled,
     }
 
 

@@ -11,17 +11,20 @@ meets it:
    per minute on the sandbox clock; over either → HTTP 429 with fault 3001 ThrottleExceeded.
 3. **Idempotency**: on writes and batches, ``?requestid=`` (≤ 50 chars; ≤ 36 on batch, whose bIds
    then must be ≤ 10) replays the stored original status and body without re-executing (§4).
-4. **The operation**: create/update (``POST /{entity}``), ``?operation=delete`` / ``?operation=void``,
-   read (``GET /{entity}/{id}``), query (``GET /query?query=`` or ``POST /query`` with
-   ``Content-Type: application/text``), ``POST /batch`` (≤ 30 items, per-item faults, HTTP 200),
+4. **The operation**: create/update (``POST /{entity}``), ``?operation=delete``, void in the
+   entity's documented form (``?operation=void`` for Invoice, ``?operation=update&include=void``
+   for Payment, §1.5), read (``GET /{entity}/{id}``), query (``GET /query?query=`` or
+   ``POST /query`` with ``Content-Type: application/text``), ``POST /batch`` (≤ 30 items, per-item
+   faults, HTTP 200), change data capture (``GET /cdc?entities=..&changedSince=..``, §3.2),
    ``GET /companyinfo/{realmId}``, ``GET /preferences``. ``minorversion`` is accepted and ignored:
    every version is served as 75 (§1.2).
 
 Bodies are JSON when the request's ``Accept`` names ``application/json`` and XML otherwise (the
 service's default). Every response carries a fresh ``intuit_tid`` (also as ``Intuit-Tid``).
-Validation lives in :mod:`ledgerlink.sandbox.qbo_entities` (rules) and
-:mod:`ledgerlink.sandbox.qbo_schema` (known properties, fault texts), the query language in
-:mod:`ledgerlink.sandbox.qbo_query`.
+Validation lives in :mod:`ledgerlink.sandbox.qbo_entities` (lists, receivables),
+:mod:`ledgerlink.sandbox.qbo_sales` (invoices, credit memos, payments, tax; the registry of entity
+types) and :mod:`ledgerlink.sandbox.qbo_schema` (known properties, fault texts), the query
+language in :mod:`ledgerlink.sandbox.qbo_query`.
 
 Assumptions (beyond those of the entity, schema and query modules):
 
@@ -40,6 +43,20 @@ Assumptions (beyond those of the entity, schema and query modules):
   ``AUTHORIZATION``; gateway faults are JSON whatever the Accept header says.
 - Over-size batches, duplicate bIds and over-long requestids/bIds are 400 faults with codes in the
   validation range (2050 for lengths, 2010 otherwise) since the reference gives no code.
+- ``include=void`` is honoured only with ``operation=update`` on entities voided that way
+  (Payment); ``operation=void`` only on those voided that way (Invoice); other forms are 500.
+  Other ``include`` values are ignored.
+- Every company is created with an "Undeposited Funds" account (Other Current Asset,
+  UndepositedFunds), where payments land when they name no account (§2.8).
+- CDC: ``entities`` and ``changedSince`` are required (2020). Refusals carry code 4001 ("Invalid
+  query", the reference gives no code): an unknown entity, one CDC does not cover (TaxCode,
+  TaxRate, TimeActivity, JournalCode, TaxAgency, CompanyInfo, Preferences), a ``changedSince``
+  that is neither an ISO date (company midnight) nor a date-time *with* offset, or one more than
+  30 days before the sandbox clock. Objects count when ``MetaData.LastUpdatedTime`` is strictly
+  after ``changedSince``; each entity's list is oldest first. Over 1000 changed objects in all,
+  the first 1000 are returned (the documented cap) in the order the entities were asked for,
+  with no fault or marker. Deleted objects come back as ``{"domain", "status": "Deleted", "Id",
+  "MetaData": {"LastUpdatedTime"}}`` (the time of deletion), kept for the company's lifetime.
 """
 
 from __future__ import annotations
@@ -61,7 +78,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ledgerlink.sandbox import qbo_query
-from ledgerlink.sandbox.qbo_entities import ENTITY_TYPES, EntityType, entity_type
+from ledgerlink.sandbox.qbo_entities import EntityType
+from ledgerlink.sandbox.qbo_sales import ENTITY_TYPES, UNDEPOSITED_FUNDS, entity_type
 from ledgerlink.sandbox.qbo_schema import (
     QboFault,
     object_not_found,
@@ -81,6 +99,10 @@ MAX_BATCH_ITEMS = 30
 MAX_REQUEST_ID = 50
 MAX_BATCH_REQUEST_ID = 36
 MAX_BATCH_ID_WITH_REQUEST_ID = 10
+CDC_LOOKBACK = timedelta(days=30)
+CDC_MAX_OBJECTS = 1000
+# Entities the reference lists as outside change data capture (§3.2), for a precise refusal.
+NOT_IN_CDC = ("JournalCode", "TaxAgency", "TimeActivity", "TaxCode", "TaxRate")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,9 +226,12 @@ class QboEmulator:
         emu.void(realm_id, "Invoice", "12") -> dict                     # a user voids it in QBO
         emu.delete(realm_id, "Invoice", "12") -> None                   # a user deletes it in QBO
         emu.set_preference(realm_id, "SalesFormsPrefs", "CustomTxnNumbers", True)
+        emu.add_tax_rate(realm_id, "GST", 5) -> "1"                     # non-US tax lists (read-only
+        emu.add_tax_code(realm_id, "GST/PST", ["1", "2"]) -> "1"        # through the API)
         emu.company(realm_id) -> Company                                # .today(), .tables, ...
 
-    Edits, voids and deletes bump ``SyncToken`` and ``MetaData.LastUpdatedTime`` as in QBO.
+    Edits, voids and deletes bump ``SyncToken`` and ``MetaData.LastUpdatedTime`` as in QBO, so
+    change data capture sees them; balances derived from payments follow at once.
 
     Entity names are case-insensitive (``"invoice"`` works). Records come back rendered (Decimal
     amounts, ``" (deleted)"`` on inactive customers, computed customer balances).
@@ -223,13 +248,25 @@ class QboEmulator:
     # -- Python API ----------------------------------------------------------------------------
 
     def add_company(self, realm_id: str, name: str, *, country: str = "US") -> Company:
-        """Create an empty company with its CompanyInfo and default Preferences."""
+        """Create a company with its CompanyInfo, default Preferences and Undeposited Funds account.
+
+        Every QBO company has Undeposited Funds: payments land there unless they name an account.
+        """
         with self._lock:
             company = Company(realm_id, name, country, self.state.clock.now)
             self.companies[realm_id] = company
             self.state.qbo_companies[realm_id] = name
             self._store_document(company, "CompanyInfo", _default_company_info(name, country))
             self._store_document(company, "Preferences", _default_preferences(country))
+            self._create(
+                company,
+                ENTITY_TYPES["Account"],
+                {
+                    "Name": "Undeposited Funds",
+                    "AccountType": "Other Current Asset",
+                    "AccountSubType": UNDEPOSITED_FUNDS,
+                },
+            )
             return company
 
     def company(self, realm_id: str) -> Company:
@@ -279,6 +316,17 @@ class QboEmulator:
             etype = _known(entity)
             current = company.tables[etype.name][str(record_id)]
             self._delete(company, etype, {"Id": current["Id"], "SyncToken": current["SyncToken"]})
+
+    def add_tax_rate(self, realm_id: str, name: str, rate: Decimal | int | str) -> str:
+        """Seed a TaxRate (``rate`` in percent, e.g. ``5``); return its Id. Tax rates are read-only by API."""
+        body = {"Name": name, "RateValue": Decimal(str(rate))}
+        return str(self.add(realm_id, "TaxRate", body)["Id"])
+
+    def add_tax_code(self, realm_id: str, name: str, rate_ids: Iterable[str]) -> str:
+        """Seed a TaxCode charging the given TaxRates on sales; return its Id."""
+        details = [{"TaxRateRef": {"value": str(rate_id)}} for rate_id in rate_ids]
+        body = {"Name": name, "SalesTaxRateList": {"TaxRateDetail": details}}
+        return str(self.add(realm_id, "TaxCode", body)["Id"])
 
     def set_preference(self, realm_id: str, section: str, name: str, value: Any) -> None:
         with self._lock:
@@ -377,6 +425,7 @@ class QboEmulator:
         if not etype.voidable:
             raise unsupported_operation(f"Void {etype.name}")
         current = self._current(company, etype, body)
+        etype.check_removable(company, current)
         etype.void(current)
         self._touch(company, current)
         return current
@@ -385,13 +434,15 @@ class QboEmulator:
         if not etype.deletable:
             raise unsupported_operation(f"Delete {etype.name}")
         current = self._current(company, etype, body)
+        etype.check_removable(company, current)
         del company.tables[etype.name][current["Id"]]
         company.changed()
         # Kept for change data capture, which reports deletions (§3.2).
         company.tombstones.setdefault(etype.name, {})[current["Id"]] = {
-            "Id": current["Id"],
+            "domain": "QBO",
             "status": "Deleted",
-            "MetaData": {**current["MetaData"], "LastUpdatedTime": company.stamp()},
+            "Id": current["Id"],
+            "MetaData": {"LastUpdatedTime": company.stamp()},
         }
         return {"domain": "QBO", "status": "Deleted", "Id": current["Id"]}
 
@@ -556,18 +607,43 @@ class QboEmulator:
             return {"CompanyInfo": _wire_record(company.tables["CompanyInfo"]["1"])}
         if head == "preferences" and len(segments) == 1 and method == "GET":
             return {"Preferences": _wire_record(company.tables["Preferences"]["1"])}
+        if head == "cdc" and len(segments) == 1 and method == "GET":
+            return {"CDCResponse": [{"QueryResponse": self._cdc(company, request.query_params)}]}
         etype = entity_type(head)
-        if etype is not None and head == head.lower() and etype.writable_by_api:
+        if etype is not None and head == head.lower():
             if len(segments) == 1 and method == "POST":
-                operation = request.query_params.get("operation", "create").lower()
-                if operation not in ("create", "update", "delete", "void"):
-                    raise unsupported_operation(f"{operation}")
+                operation = _write_operation(etype, request.query_params)
                 return self._write(company, etype, operation, _json_body(request, body))
-            if len(segments) == 2 and method == "GET":
+            if len(segments) == 2 and method == "GET" and etype.readable_by_id:
                 return {etype.name: _wire_record(self._read(company, etype, segments[1]))}
         raise unsupported_operation(
             f"Could not find resource for relative : /v3/company/{company.realm_id}/{'/'.join(segments)}"
         )
+
+    def _cdc(self, company: Company, params: Mapping[str, str]) -> list[dict[str, Any]]:
+        """Change data capture: per entity asked for, what changed after ``changedSince`` (§3.2).
+
+        Inactive list records count like any other; deleted ones come back as tombstones. At most
+        ``CDC_MAX_OBJECTS`` objects in all, taken in the order the entities were asked for.
+        """
+        entities = _cdc_entities(params.get("entities"))
+        since = _changed_since(params.get("changedSince"), company.moment())
+        left = CDC_MAX_OBJECTS
+        answers: list[dict[str, Any]] = []
+        for etype in entities:
+            changed = self._changes(company, etype, since)[:left]
+            left -= len(changed)
+            answers.append(
+                {etype.name: changed, "startPosition": 1, "maxResults": len(changed)} if changed else {}
+            )
+        return answers
+
+    def _changes(self, company: Company, etype: EntityType, since: datetime) -> list[dict[str, Any]]:
+        """Live records and tombstones of ``etype`` last updated after ``since``, oldest first."""
+        live = [_wire_record(etype.render(company, r)) for r in company.rows(etype.name)]
+        gone = [copy.deepcopy(t) for t in company.tombstones.get(etype.name, {}).values()]
+        changed = [r for r in live + gone if _last_updated(r) > since]
+        return sorted(changed, key=lambda r: (_last_updated(r), int(r["Id"])))
 
     def _read(self, company: Company, etype: EntityType, record_id: str) -> dict[str, Any]:
         if not (record_id.isascii() and record_id.isdigit()):
@@ -610,6 +686,68 @@ def _known(entity: str) -> EntityType:
     if etype is None:
         raise KeyError(f"the QBO emulator has no entity {entity!r}")
     return etype
+
+
+def _write_operation(etype: EntityType, params: Mapping[str, str]) -> str:
+    """What a ``POST /{entity}`` asks for: create, update, delete or void (in the entity's form, §1.5)."""
+    operation = params.get("operation", "create").lower()
+    if operation not in ("create", "update", "delete", "void"):
+        raise unsupported_operation(f"{operation}")
+    includes = {part.strip().lower() for part in params.get("include", "").split(",")}
+    if "void" in includes:
+        if operation != "update" or etype.void_form != "include":
+            raise unsupported_operation(f"operation={operation}&include=void on {etype.name}")
+        return "void"
+    if operation == "void" and etype.void_form != "operation":
+        raise unsupported_operation(
+            f"operation=void on {etype.name} (void it with operation=update&include=void)"
+        )
+    return operation
+
+
+def _cdc_refusal(detail: str) -> QboFault:
+    return QboFault("4001", "Invalid query", f"ChangeDataCapture: {detail}")
+
+
+def _cdc_entities(text: str | None) -> list[EntityType]:
+    """The entity types a CDC request names (comma-separated, any letter case), each once."""
+    if not text:
+        raise required_parameter("entities")
+    wanted: list[EntityType] = []
+    for name in (part.strip() for part in text.split(",")):
+        etype = entity_type(name) if name else None
+        if name.lower() in (n.lower() for n in NOT_IN_CDC) or (etype and not etype.change_data_capture):
+            raise _cdc_refusal(f"change data capture is not available for {name}")
+        if etype is None:
+            raise _cdc_refusal(f"{name or '(empty)'} is not an entity change data capture knows")
+        if etype not in wanted:
+            wanted.append(etype)
+    return wanted
+
+
+def _changed_since(text: str | None, now: datetime) -> datetime:
+    """``changedSince`` as an instant: an ISO date (company midnight) or a date-time with offset."""
+    if not text:
+        raise required_parameter("changedSince")
+    try:
+        if len(text) == 10:
+            moment = datetime.combine(date.fromisoformat(text), datetime.min.time(), COMPANY_TZ)
+        else:
+            moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise _cdc_refusal(
+            f"changedSince {text!r} is not an ISO date or date-time with offset "
+            "(a '+' in the offset must be URL-encoded as %2B)"
+        ) from None
+    if moment.tzinfo is None:
+        raise _cdc_refusal(f"changedSince {text!r} needs a UTC offset, e.g. 2024-05-01T09:00:00-07:00")
+    if moment < now - CDC_LOOKBACK:
+        raise _cdc_refusal(f"changedSince {text} is more than 30 days ago")
+    return moment
+
+
+def _last_updated(record: Mapping[str, Any]) -> datetime:
+    return datetime.fromisoformat(str(record["MetaData"]["LastUpdatedTime"]))
 
 
 def _wire_record(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -715,7 +853,7 @@ def _default_preferences(country: str) -> dict[str, Any]:
             "WorkWeekStartDate": "Monday",
             "MarkTimeEntriesBillable": True,
         },
-        "TaxPrefs": {"UsingSalesTax": False},
+        "TaxPrefs": {"UsingSalesTax": country != "US"},
         "CurrencyPrefs": {
             "MultiCurrencyEnabled": False,
             "HomeCurrency": {"value": _HOME_CURRENCY.get(country, "USD")},

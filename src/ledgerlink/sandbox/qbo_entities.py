@@ -3,35 +3,40 @@
 Every entity is an :class:`EntityType`. The emulator (``qbo.py``) owns storage, ids, SyncTokens
 and HTTP; an entity type turns a candidate record into a valid stored one
 (:meth:`EntityType.complete`) or refuses it with a :class:`~ledgerlink.sandbox.qbo_schema.QboFault`,
-and decorates a stored record for output (:meth:`EntityType.render`). Adding Payment, CreditMemo,
+and decorates a stored record for output (:meth:`EntityType.render`). This module holds the base
+class, the lists (Customer, Vendor, Employee, Account, Item, TaxRate, TaxCode), the company
+documents and the receivables ledger (what payments apply to which sales form). The sales
+transactions (Invoice, CreditMemo, Payment) live in :mod:`ledgerlink.sandbox.qbo_sales`, which
+builds on these types and therefore holds the registry of every type, ``ENTITY_TYPES``. Adding
 JournalEntry, Deposit, Purchase or TimeActivity means one more subclass (and its shape in
-``qbo_schema.py``) registered in :data:`ENTITY_TYPES`; a sales form also joins the DocNumber space by
-setting ``doc_number_label``.
+``qbo_schema.py``) registered there; a sales form also joins the DocNumber space by setting
+``doc_number_label``.
 
 Assumptions (where the reference is silent, the stricter reading is taken):
 
 - Duplicate names (6240) compare trimmed and case-insensitively; inactive records keep their name.
-  Items and accounts are unique within their own list.
+  Items, accounts, tax rates and tax codes are unique within their own list.
 - Names with ``:``, tab or newline, and emails without ``@`` and ``.``, are 6000 Business Validation
   Errors (the reference documents the rule, not its code). Account names also refuse ``"``.
 - Only inactive *customers* are rendered with `` (deleted)`` appended to DisplayName and
   FullyQualifiedName (the one recorded example, §1.5); the stored name stays bare, and a client
   that sends the suffixed name back in an update has it stripped.
 - Limits of §2.1 apply to vendors and employees as well as customers.
-- Invoice: every SalesItemLineDetail needs an ItemRef; line amounts are rounded half-up to the cent;
-  a negative invoice total is refused (6000); ``DueDate`` defaults to ``TxnDate``; line ``TaxCodeRef``
-  defaults to ``NON`` and must be ``TAX`` or ``NON`` in US companies (6100); no sales tax is
-  computed. Client-sent SubTotalLineDetail lines are dropped and one computed subtotal line is
-  appended. Without custom transaction numbers, DocNumber continues from the highest numeric one
-  (from 1001). A TxnDate on or before ``BookCloseDate`` is 6210.
-- Invoice void zeroes every line ``Amount`` (and ``Qty`` where given), ``TotalAmt``, ``Balance`` and
-  sets ``PrivateNote`` to "Voided".
 - Item: ``Type`` is required; Service and NonInventory items need an ``IncomeAccountRef`` (2020),
   which must name an existing account (2500) that is active (610).
 - Account: ``Classification`` is derived from ``AccountType``; an ``AccountSubType`` sent alone must
   be one the emulator can map to a type.
-- A customer's ``Balance`` is its opening balance plus its invoices' balances; a customer with a
+- A customer's ``Balance`` is its opening balance plus its invoices' open balances, less the
+  unapplied part of its payments and the remaining credit of its credit memos; a customer with a
   non-zero balance cannot be made inactive (6000 "Delete List Has Balance Error").
+- Records take the company's home currency (``Preferences.CurrencyPrefs.HomeCurrency``) when they
+  name none.
+- TaxRate and TaxCode are read-only through the API (the reference creates them through the tax
+  service, which the emulator does not serve); tests seed them with ``add_tax_rate`` /
+  ``add_tax_code``. A rate's ``AgencyRef`` is the sandbox's one tax agency, ``{"value": "1"}``. Like
+  other lists, queries return active tax rates and codes unless WHERE mentions ``Active``.
+- Change data capture is refused for TaxCode and TaxRate (§3.2) and for the company documents,
+  which the reference never lists among CDC entities.
 """
 
 from __future__ import annotations
@@ -41,21 +46,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, Literal, Protocol, TypeVar
 
 from ledgerlink.sandbox.qbo_schema import (
-    ACCOUNT_SHAPE,
-    COMPANY_INFO_SHAPE,
-    CUSTOMER_SHAPE,
-    EMPLOYEE_SHAPE,
-    INVOICE_SHAPE,
-    ITEM_SHAPE,
-    PREFERENCES_SHAPE,
-    VENDOR_SHAPE,
     QboFault,
     Shape,
     business_validation,
     duplicate_name,
+    invalid_enumeration,
+    invalid_reference,
     object_not_found,
     required_parameter,
     string_too_long,
@@ -64,10 +63,16 @@ from ledgerlink.sandbox.qbo_schema import (
 )
 
 T = TypeVar("T")
+VoidForm = Literal["operation", "include"]
 CENT = Decimal("0.01")
 INACTIVE_SUFFIX = " (deleted)"
 NAME_LIST_ENTITIES = ("Customer", "Vendor", "Employee")
-USD = {"value": "USD", "name": "United States Dollar"}
+CURRENCY_NAMES = {
+    "USD": "United States Dollar",
+    "CAD": "Canadian Dollar",
+    "GBP": "British Pound Sterling",
+    "AUD": "Australian Dollar",
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -145,6 +150,23 @@ def resolve_active(books: Books, entity: str, ref_id: str) -> dict[str, Any]:
     return target
 
 
+def resolve_reference(books: Books, entity: str, ref_id: str, *, label: str, element: str) -> dict[str, Any]:
+    """The referenced record: 2500 when it does not exist (``label`` names the list), 610 when inactive."""
+    target = books.visible(entity, ref_id)
+    if target is None:
+        raise invalid_reference(label, ref_id, element)
+    if target.get("Active", True) is not True:
+        raise object_not_found()
+    return target
+
+
+def home_currency(books: Books) -> dict[str, str]:
+    """The company's home currency as a reference, the currency of every record that names none."""
+    home = books.preference("CurrencyPrefs", "HomeCurrency")
+    code = str(home.get("value")) if isinstance(home, Mapping) and home.get("value") else "USD"
+    return {"value": code, "name": CURRENCY_NAMES.get(code, code)}
+
+
 def check_books_open(books: Books, txn_date: date) -> None:
     """6210 when the transaction is dated on or before the company's BookCloseDate."""
     closed = books.preference("AccountingInfoPrefs", "BookCloseDate")
@@ -185,9 +207,16 @@ class EntityType:
     id_family: str = ""
     deletable: bool = False
     voidable: bool = False
+    #: how a void is asked for: ``POST ?operation=void`` (Invoice) or
+    #: ``POST ?operation=update&include=void`` (Payment, SalesReceipt; §1.5)
+    void_form: VoidForm = "operation"
     #: sales forms share one DocNumber space (6140); the label is how the fault names the type
     doc_number_label: str | None = None
     writable_by_api: bool = True
+    #: readable by id (``GET /{entity}/{id}``); company documents have their own paths
+    readable_by_id: bool = True
+    #: reported by change data capture (``GET /cdc``, §3.2)
+    change_data_capture: bool = True
 
     COMMON_READ_ONLY: ClassVar[frozenset[str]] = frozenset(
         {"Id", "SyncToken", "MetaData", "domain", "sparse", "status"}
@@ -225,6 +254,9 @@ class EntityType:
     def render(self, books: Books, record: Mapping[str, Any]) -> dict[str, Any]:
         """The record as the API returns it (a copy)."""
         return copy.deepcopy(dict(record))
+
+    def check_removable(self, books: Books, record: Mapping[str, Any]) -> None:
+        """Refuse to delete or void ``record`` while other records depend on it (no-op by default)."""
 
     def void(self, record: dict[str, Any]) -> None:
         raise unsupported_operation("Void")
@@ -374,7 +406,7 @@ class CustomerType(NameListEntity):
         record.setdefault("Job", False)
         record.setdefault("BillWithParent", False)
         record.setdefault("PreferredDeliveryMethod", "Print")
-        record.setdefault("CurrencyRef", dict(USD))
+        record.setdefault("CurrencyRef", home_currency(books))
         deactivating = previous is not None and previous.get("Active") is True and record["Active"] is False
         if deactivating and record_id is not None and _customer_balance(books, record_id, record) != 0:
             raise business_validation(
@@ -384,29 +416,88 @@ class CustomerType(NameListEntity):
 
     def render(self, books: Books, record: Mapping[str, Any]) -> dict[str, Any]:
         out = super().render(books, record)
-        opening = out.pop("OpeningBalance", Decimal(0))
-        balance = cents(opening + _open_invoice_total(books, str(record.get("Id"))))
+        out.pop("OpeningBalance", None)
+        balance = _customer_balance(books, str(record.get("Id")), record)
         out["Balance"] = balance
         out["BalanceWithJobs"] = balance
         return out
 
 
-def _open_invoice_total(books: Books, customer_id: str) -> Decimal:
-    return books.memo("open invoice totals", lambda: _open_invoice_totals(books)).get(customer_id, Decimal(0))
+# -- Receivables: what each payment applies to which sales form -------------------------------
+
+#: the transactions a payment line may link (§2.8), and their labels in faults
+APPLIED_TXN_TYPES = {"Invoice": "Invoice", "CreditMemo": "Credit Memo"}
 
 
-def _open_invoice_totals(books: Books) -> dict[str, Decimal]:
-    """Each customer's open invoice balance, in one pass over the invoices."""
+@dataclass(frozen=True)
+class Applications:
+    """Every payment line in the books, summed per linked transaction ``(TxnType, TxnId)``.
+
+    Balances are derived from this at render time rather than stored on the invoices, so a
+    payment's edit, void or delete changes them without touching the invoice's version.
+    """
+
+    amounts: Mapping[tuple[str, str], Decimal]
+    payments: Mapping[tuple[str, str], tuple[str, ...]]  # ids of the payments applying a non-zero amount
+
+    def applied(self, txn_type: str, txn_id: str) -> Decimal:
+        return self.amounts.get((txn_type, txn_id), Decimal(0))
+
+    def linking(self, txn_type: str, txn_id: str) -> tuple[str, ...]:
+        return self.payments.get((txn_type, txn_id), ())
+
+
+def payment_lines(payment: Mapping[str, Any]) -> list[tuple[tuple[str, str], Decimal]]:
+    """``((TxnType, TxnId), Amount)`` for each line of one stored payment."""
+    out = []
+    for line in payment.get("Line") or []:
+        for link in line.get("LinkedTxn") or []:
+            out.append(((str(link["TxnType"]), str(link["TxnId"])), Decimal(line["Amount"])))
+    return out
+
+
+def applications(books: Books) -> Applications:
+    return books.memo("applications", lambda: _collect_applications(books))
+
+
+def _collect_applications(books: Books) -> Applications:
+    amounts: dict[tuple[str, str], Decimal] = {}
+    payments: dict[tuple[str, str], list[str]] = {}
+    for payment in sorted(books.rows("Payment"), key=lambda r: int(r["Id"])):
+        for key, amount in payment_lines(payment):
+            amounts[key] = amounts.get(key, Decimal(0)) + amount
+            if amount and payment["Id"] not in payments.setdefault(key, []):
+                payments[key].append(payment["Id"])
+    return Applications(amounts, {key: tuple(ids) for key, ids in payments.items()})
+
+
+def open_amount(books: Books, txn_type: str, record: Mapping[str, Any]) -> Decimal:
+    """What is still open on an invoice (its Balance) or a credit memo (its RemainingCredit)."""
+    applied = applications(books).applied(txn_type, str(record["Id"]))
+    return cents(Decimal(record.get("TotalAmt", 0)) - applied)
+
+
+def _receivables(books: Books) -> dict[str, Decimal]:
+    """Per customer: open invoices, less unapplied payments and remaining credit, in one pass."""
     totals: dict[str, Decimal] = {}
-    for invoice in books.rows("Invoice"):
-        customer = reference_id(invoice, "CustomerRef")
+
+    def add(record: Mapping[str, Any], amount: Decimal) -> None:
+        customer = reference_id(record, "CustomerRef")
         if customer is not None:
-            totals[customer] = totals.get(customer, Decimal(0)) + Decimal(invoice.get("Balance", 0))
+            totals[customer] = totals.get(customer, Decimal(0)) + amount
+
+    for invoice in books.rows("Invoice"):
+        add(invoice, open_amount(books, "Invoice", invoice))
+    for credit in books.rows("CreditMemo"):
+        add(credit, -open_amount(books, "CreditMemo", credit))
+    for payment in books.rows("Payment"):
+        add(payment, -Decimal(payment.get("UnappliedAmt", 0)))
     return totals
 
 
 def _customer_balance(books: Books, customer_id: str, record: Mapping[str, Any]) -> Decimal:
-    return Decimal(record.get("OpeningBalance", 0)) + _open_invoice_total(books, customer_id)
+    receivable = books.memo("receivables", lambda: _receivables(books)).get(customer_id, Decimal(0))
+    return cents(Decimal(record.get("OpeningBalance", 0)) + receivable)
 
 
 @dataclass(frozen=True)
@@ -421,7 +512,7 @@ class VendorType(NameListEntity):
     ) -> None:
         super().complete(books, record, record_id=record_id, previous=previous)
         record.setdefault("Vendor1099", False)
-        record.setdefault("CurrencyRef", dict(USD))
+        record.setdefault("CurrencyRef", home_currency(books))
         record["Balance"] = previous.get("Balance", Decimal(0)) if previous else Decimal(0)
 
 
@@ -523,10 +614,10 @@ class AccountType(EntityType):
             )
         if account_type is None:
             if sub_type not in ACCOUNT_SUBTYPES:
-                raise _invalid_enumeration("AccountSubType", sub_type)
+                raise invalid_enumeration("AccountSubType", sub_type)
             account_type = record["AccountType"] = ACCOUNT_SUBTYPES[sub_type]
         if account_type not in ACCOUNT_CLASSIFICATION:
-            raise _invalid_enumeration("AccountType", account_type)
+            raise invalid_enumeration("AccountType", account_type)
         record["Classification"] = ACCOUNT_CLASSIFICATION[account_type]
         wanted = record["Name"].casefold()
         for other in books.rows("Account"):
@@ -537,15 +628,9 @@ class AccountType(EntityType):
         record["FullyQualifiedName"] = record["Name"]
         record.setdefault("SubAccount", False)
         record.setdefault("Active", True)
-        record.setdefault("CurrencyRef", dict(USD))
+        record.setdefault("CurrencyRef", home_currency(books))
         record["CurrentBalance"] = previous.get("CurrentBalance", Decimal(0)) if previous else Decimal(0)
         record["CurrentBalanceWithSubAccounts"] = record["CurrentBalance"]
-
-
-def _invalid_enumeration(name: str, value: Any) -> QboFault:
-    return QboFault(
-        "2170", "Invalid Enumeration", f"Invalid Enumeration : {value} is not valid for {name}", element=name
-    )
 
 
 ITEM_TYPES = ("Service", "NonInventory", "Inventory", "Category", "Group")
@@ -570,21 +655,14 @@ class ItemType(EntityType):
         if item_type is None:
             raise required_parameter("Type")
         if item_type not in ITEM_TYPES:
-            raise _invalid_enumeration("Type", item_type)
+            raise invalid_enumeration("Type", item_type)
         income = reference_id(record, "IncomeAccountRef")
         if item_type in ("Service", "NonInventory") and income is None:
             raise required_parameter("IncomeAccountRef")
         if income is not None:
-            account = books.visible("Account", income)
-            if account is None:
-                raise QboFault(
-                    "2500",
-                    "Invalid Reference Id",
-                    f"Invalid Reference Id : Accounts element id {income} not found",
-                    element="IncomeAccountRef",
-                )
-            if account.get("Active", True) is not True:
-                raise object_not_found()
+            account = resolve_reference(
+                books, "Account", income, label="Accounts", element="IncomeAccountRef"
+            )
             record["IncomeAccountRef"] = {"value": income, "name": account["Name"]}
         wanted = record["Name"].casefold()
         for other in books.rows("Item"):
@@ -601,24 +679,23 @@ class ItemType(EntityType):
         record.setdefault("TrackQtyOnHand", False)
 
 
-# -- Invoice -----------------------------------------------------------------------------------
+# -- Non-US sales tax: TaxRate and TaxCode (read-only lists, §2.7) -----------------------------
 
 
-_LINE_DETAIL_KEYS = {
-    "SalesItemLineDetail": "SalesItemLineDetail",
-    "DiscountLineDetail": "DiscountLineDetail",
-    "SubTotalLineDetail": "SubTotalLineDetail",
-    "DescriptionOnly": "DescriptionLineDetail",
-}
-US_LINE_TAX_CODES = ("TAX", "NON")
+def _check_unique_name(books: Books, entity: str, record: Mapping[str, Any], record_id: str | None) -> None:
+    wanted = str(record["Name"]).casefold()
+    for other in books.rows(entity):
+        if other.get("Id") != record_id and str(other.get("Name", "")).casefold() == wanted:
+            raise duplicate_name(f"Another {entity} is already using this name. Please use a different name.")
 
 
 @dataclass(frozen=True)
-class InvoiceType(EntityType):
-    id_family: str = "txn"
-    deletable: bool = True
-    voidable: bool = True
-    doc_number_label: str | None = "Invoice"
+class TaxRateType(EntityType):
+    """One tax rate (e.g. GST 5%); a TaxCode groups the rates a sales line is taxed at."""
+
+    name_list: bool = True
+    writable_by_api: bool = False
+    change_data_capture: bool = False
 
     def complete(
         self,
@@ -628,179 +705,72 @@ class InvoiceType(EntityType):
         record_id: str | None,
         previous: Mapping[str, Any] | None,
     ) -> None:
-        lines = record.get("Line")
-        if not lines:
-            raise required_parameter("Line")
-        customer_id = reference_id(record, "CustomerRef")
-        if customer_id is None:
-            raise required_parameter("CustomerRef")
-        customer = resolve_active(books, "Customer", customer_id)
-        record["CustomerRef"] = {"value": customer_id, "name": customer["DisplayName"]}
-        check_length(record, "PrivateNote", 4000)
-        memo = record.get("CustomerMemo")
-        if isinstance(memo, Mapping):
-            check_length(memo, "value", 1000, label="CustomerMemo")
-        txn_date = check_date(record, "TxnDate") or books.today()
-        record["TxnDate"] = txn_date.isoformat()
-        check_books_open(books, txn_date)
-        due = check_date(record, "DueDate") or txn_date
-        record["DueDate"] = due.isoformat()
-        self._assign_doc_number(books, record, record_id)
-        record["Line"], subtotal, discount = self._complete_lines(books, lines, previous)
-        total = subtotal - discount
-        if total < 0:
-            raise business_validation("The transaction total cannot be negative.")
-        record["TotalAmt"] = cents(total)
-        # No payments or credits are applied yet, so the whole total is open.
-        record["Balance"] = record["TotalAmt"]
-        record["TxnTaxDetail"] = {"TotalTax": Decimal(0)}
-        record.setdefault("CurrencyRef", dict(USD))
-        record.setdefault("LinkedTxn", [])
-        record.setdefault("PrintStatus", "NotSet")
-        record.setdefault("EmailStatus", "NotSet")
-        record.setdefault("ApplyTaxAfterDiscount", False)
+        _require_name(record)
+        _check_unique_name(books, "TaxRate", record, record_id)
+        if record.get("RateValue") is None:
+            raise required_parameter("RateValue")
+        rate = as_amount(record["RateValue"], "RateValue")
+        if not Decimal(0) <= rate <= Decimal(100):
+            raise business_validation("RateValue must be a percentage between 0 and 100.")
+        record["RateValue"] = rate
+        record.setdefault("Active", True)
+        record.setdefault("AgencyRef", {"value": "1"})
+        record.setdefault("SpecialTaxType", "NONE")
+        record.setdefault("DisplayType", "ReadOnly")
 
-    def _assign_doc_number(self, books: Books, record: dict[str, Any], record_id: str | None) -> None:
-        doc_number = record.get("DocNumber")
-        custom_numbers = books.preference("SalesFormsPrefs", "CustomTxnNumbers") is True
-        if doc_number in (None, "") or doc_number == "AUTO_GENERATE":
-            record.pop("DocNumber", None)
-            if not custom_numbers or doc_number == "AUTO_GENERATE":
-                record["DocNumber"] = _next_doc_number(books)
-            return
-        doc_number = record["DocNumber"] = str(doc_number)
-        check_length(record, "DocNumber", 21)
-        for entity, label in SALES_FORMS.items():
-            for other in books.rows(entity):
-                if other.get("DocNumber") == doc_number and not (
-                    entity == self.name and other["Id"] == record_id
-                ):
-                    raise QboFault(
-                        "6140",
-                        "Duplicate Document Number Error",
-                        "Duplicate Document Number Error : You must specify a different number. "
-                        f"This number has already been used. DocNumber={doc_number} is assigned to "
-                        f"TxnType={label} with TxnId={other['Id']}",
-                    )
 
-    def _complete_lines(
-        self, books: Books, lines: Any, previous: Mapping[str, Any] | None
-    ) -> tuple[list[dict[str, Any]], Decimal, Decimal]:
-        previous_ids = {str(line.get("Id")) for line in (previous or {}).get("Line", []) if line.get("Id")}
-        next_id = max((int(i) for i in previous_ids if i.isascii() and i.isdigit()), default=0) + 1
-        kept: list[dict[str, Any]] = []
-        subtotal = Decimal(0)
-        discounts: list[dict[str, Any]] = []
-        for raw in lines:
-            line = dict(raw)
-            detail_type = line.get("DetailType")
-            if detail_type is None:
-                raise required_parameter("Line.DetailType")
-            if detail_type not in _LINE_DETAIL_KEYS:
-                raise unsupported_property(f"Line.DetailType {detail_type!r} is not a supported line type")
-            if detail_type == "SubTotalLineDetail":
-                continue  # computed by the service
-            check_length(line, "Description", 4000, label="Line.Description")
-            if detail_type == "SalesItemLineDetail":
-                subtotal += self._complete_sales_line(books, line)
-            elif detail_type == "DiscountLineDetail":
-                discounts.append(line)
-            elif "Amount" in line:
-                line["Amount"] = cents(as_amount(line["Amount"], "Line.Amount"))
-            line_id = str(line.get("Id", ""))
-            if line_id not in previous_ids:
-                line["Id"] = str(next_id)
-                next_id += 1
-            kept.append(line)
-        if not any(line["DetailType"] == "SalesItemLineDetail" for line in kept):
-            raise required_parameter("Line.SalesItemLineDetail")
-        discount_total = Decimal(0)
-        for line in discounts:
-            discount_total += self._complete_discount_line(line, subtotal)
-        kept = [
-            {"Id": line.pop("Id"), "LineNum": number, **{k: v for k, v in line.items() if k != "LineNum"}}
-            for number, line in enumerate(kept, start=1)
-        ]
-        kept.append({"Amount": cents(subtotal), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}})
-        return kept, subtotal, discount_total
+@dataclass(frozen=True)
+class TaxCodeType(EntityType):
+    """A tax code names the rates applied to a line (``TaxGroup`` when more than one)."""
 
-    def _complete_sales_line(self, books: Books, line: dict[str, Any]) -> Decimal:
-        if "Amount" not in line or line["Amount"] is None:
-            raise required_parameter("Line.Amount")
-        amount = as_amount(line["Amount"], "Line.Amount")
-        detail = dict(line.get("SalesItemLineDetail") or {})
-        item_id = reference_id(detail, "ItemRef")
-        if item_id is None:
-            raise required_parameter("Line.SalesItemLineDetail.ItemRef")
-        item = resolve_active(books, "Item", item_id)
-        detail["ItemRef"] = {"value": item_id, "name": item["Name"]}
-        if detail.get("Qty") is not None and detail.get("UnitPrice") is not None:
-            qty = as_amount(detail["Qty"], "Qty")
-            unit_price = as_amount(detail["UnitPrice"], "UnitPrice")
-            if amount != cents(qty * unit_price):
-                raise QboFault(
-                    "6070",
-                    "Amount calculation incorrect in the request",
-                    f"Amount is not equal to Qty * UnitPrice. Supplied value:{amount}",
-                    element="Line.Amount",
-                )
-            detail["Qty"], detail["UnitPrice"] = qty, unit_price
-        if books.country == "US":
-            tax_code = reference_id(detail, "TaxCodeRef") or "NON"
-            if tax_code not in US_LINE_TAX_CODES:
-                raise QboFault(
-                    "6100",
-                    "Invalid Line TaxCode in the request",
-                    f"Valid Line TaxCodes for US should be TAX or NON. Supplied value:{tax_code}",
-                )
-            detail["TaxCodeRef"] = {"value": tax_code}
-        check_date(detail, "ServiceDate")
-        line["SalesItemLineDetail"] = detail
-        line["Amount"] = cents(amount)
-        return Decimal(line["Amount"])
+    name_list: bool = True
+    writable_by_api: bool = False
+    change_data_capture: bool = False
 
-    def _complete_discount_line(self, line: dict[str, Any], subtotal: Decimal) -> Decimal:
-        detail = dict(line.get("DiscountLineDetail") or {})
-        if detail.get("PercentBased") is True and detail.get("DiscountPercent") is not None:
-            percent = as_amount(detail["DiscountPercent"], "DiscountPercent")
-            amount = cents(subtotal * percent / 100)
-        elif line.get("Amount") is not None:
-            amount = cents(as_amount(line["Amount"], "Line.Amount"))
-        else:
-            raise QboFault(
-                "6090",
-                "Discount Line missing required info.",
-                "Discount amount or percent should be provided.",
+    def complete(
+        self,
+        books: Books,
+        record: dict[str, Any],
+        *,
+        record_id: str | None,
+        previous: Mapping[str, Any] | None,
+    ) -> None:
+        _require_name(record)
+        _check_unique_name(books, "TaxCode", record, record_id)
+        details = []
+        sales_rates = record.get("SalesTaxRateList") or {}
+        for order, detail in enumerate(sales_rates.get("TaxRateDetail") or []):
+            rate_id = reference_id(detail, "TaxRateRef")
+            if rate_id is None:
+                raise required_parameter("SalesTaxRateList.TaxRateDetail.TaxRateRef")
+            rate = resolve_reference(
+                books,
+                "TaxRate",
+                rate_id,
+                label="TaxRate",
+                element="SalesTaxRateList.TaxRateDetail.TaxRateRef",
             )
-        line["DiscountLineDetail"] = detail
-        line["Amount"] = amount
-        return amount
-
-    def void(self, record: dict[str, Any]) -> None:
-        for line in record.get("Line", []):
-            line["Amount"] = Decimal(0)
-            detail = line.get("SalesItemLineDetail")
-            if isinstance(detail, dict) and "Qty" in detail:
-                detail["Qty"] = Decimal(0)
-        record["TotalAmt"] = Decimal(0)
-        record["Balance"] = Decimal(0)
-        record["TxnTaxDetail"] = {"TotalTax": Decimal(0)}
-        record["PrivateNote"] = "Voided"
-
-
-def _is_digits(text: str) -> bool:
-    return text.isascii() and text.isdigit()
+            details.append(
+                {
+                    "TaxRateRef": {"value": rate_id, "name": rate["Name"]},
+                    "TaxTypeApplicable": "TaxOnAmount",
+                    "TaxOrder": order,
+                }
+            )
+        if not details:
+            raise required_parameter("SalesTaxRateList.TaxRateDetail")
+        record["SalesTaxRateList"] = {"TaxRateDetail": details}
+        record["PurchaseTaxRateList"] = {"TaxRateDetail": []}
+        record["TaxGroup"] = len(details) > 1
+        record["Taxable"] = True
+        record.setdefault("Active", True)
+        record.setdefault("Hidden", False)
 
 
-def _next_doc_number(books: Books) -> str:
-    """Continue the company's sales-form numbering: one past the highest numeric DocNumber (from 1001)."""
-    numbers = [
-        int(str(r["DocNumber"]))
-        for entity in SALES_FORMS
-        for r in books.rows(entity)
-        if _is_digits(str(r.get("DocNumber", "")))
-    ]
-    return str(max(numbers, default=1000) + 1)
+def sales_rate_ids(tax_code: Mapping[str, Any]) -> list[str]:
+    """The TaxRate ids a sales line coded with ``tax_code`` is taxed at."""
+    details = (tax_code.get("SalesTaxRateList") or {}).get("TaxRateDetail") or []
+    return [str(d["TaxRateRef"]["value"]) for d in details]
 
 
 # -- Read-only company documents ---------------------------------------------------------------
@@ -808,50 +778,8 @@ def _next_doc_number(books: Books) -> str:
 
 @dataclass(frozen=True)
 class CompanyDocumentType(EntityType):
+    """CompanyInfo and Preferences: one per company, read at their own paths, written by no one."""
+
     writable_by_api: bool = False
-
-
-# ---------------------------------------------------------------------------------------------
-# Registry
-
-ENTITY_TYPES: dict[str, EntityType] = {
-    t.name: t
-    for t in (
-        CustomerType(
-            "Customer",
-            CUSTOMER_SHAPE,
-            read_only=frozenset({"FullyQualifiedName", "Level", "IsProject", "BalanceWithJobs"}),
-        ),
-        VendorType("Vendor", VENDOR_SHAPE, read_only=frozenset({"Balance"})),
-        EmployeeType("Employee", EMPLOYEE_SHAPE),
-        ItemType("Item", ITEM_SHAPE, read_only=frozenset({"FullyQualifiedName", "Level"}), name_list=True),
-        AccountType(
-            "Account",
-            ACCOUNT_SHAPE,
-            read_only=frozenset(
-                {"FullyQualifiedName", "Classification", "CurrentBalance", "CurrentBalanceWithSubAccounts"}
-            ),
-            name_list=True,
-        ),
-        InvoiceType(
-            "Invoice",
-            INVOICE_SHAPE,
-            read_only=frozenset(
-                {"TotalAmt", "Balance", "HomeBalance", "HomeTotalAmt", "LinkedTxn", "InvoiceLink"}
-            ),
-        ),
-        CompanyDocumentType("CompanyInfo", COMPANY_INFO_SHAPE),
-        CompanyDocumentType("Preferences", PREFERENCES_SHAPE),
-    )
-}
-
-# Sales forms sharing the DocNumber space, with the label a 6140 fault uses for each.
-SALES_FORMS: dict[str, str] = {
-    name: t.doc_number_label for name, t in ENTITY_TYPES.items() if t.doc_number_label is not None
-}
-
-
-def entity_type(name: str) -> EntityType | None:
-    """The entity type for a name in any letter case (paths use lower case, queries any case)."""
-    lowered = name.lower()
-    return next((t for key, t in ENTITY_TYPES.items() if key.lower() == lowered), None)
+    readable_by_id: bool = False
+    change_data_capture: bool = False

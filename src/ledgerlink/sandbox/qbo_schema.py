@@ -104,6 +104,32 @@ def stale_object() -> QboFault:
     )
 
 
+def invalid_reference(label: str, ref_id: str, element: str) -> QboFault:
+    """2500: a reference names no record of the list it points into (``label`` as the service names it)."""
+    return QboFault(
+        "2500",
+        "Invalid Reference Id",
+        f"Invalid Reference Id : {label} element id {ref_id} not found",
+        element=element,
+    )
+
+
+def invalid_enumeration(name: str, value: Any) -> QboFault:
+    return QboFault(
+        "2170", "Invalid Enumeration", f"Invalid Enumeration : {value} is not valid for {name}", element=name
+    )
+
+
+def cannot_link(txn_id: str) -> QboFault:
+    """620: a payment line links a transaction it may not (another customer's, §5.3)."""
+    return QboFault(
+        "620",
+        "TxnID Cannot Be Linked",
+        f"TxnID Cannot Be Linked : {txn_id}",
+        element="Payment.Line.LinkedTxn.TxnId",
+    )
+
+
 def unsupported_operation(detail: str) -> QboFault:
     return QboFault("500", "Unsupported Operation", f"Operation {detail} is not supported.")
 
@@ -299,36 +325,92 @@ ACCOUNT_SHAPE = shape(
     CurrencyRef=REF,
     TaxCodeRef=REF,
 )
+# What every sales form (Invoice, CreditMemo) knows, from the v3 SalesTransaction class.
+_SALES_FORM = (
+    "DocNumber TxnDate PrivateNote GlobalTaxCalculation ApplyTaxAfterDiscount ExchangeRate Balance "
+    "HomeBalance TotalAmt HomeTotalAmt PrintStatus EmailStatus TxnSource TxnStatus AutoDocNumber "
+    "FreeFormAddress TransactionLocationType"
+)
+_SALES_FORM_NESTED: dict[str, Shape | tuple[Shape]] = {
+    "MetaData": METADATA,
+    "CustomerRef": REF,
+    "Line": (SALES_LINE,),
+    "SalesTermRef": REF,
+    "CustomerMemo": MEMO,
+    "BillEmail": EMAIL,
+    "BillEmailCc": EMAIL,
+    "BillEmailBcc": EMAIL,
+    "BillAddr": ADDRESS,
+    "ShipAddr": ADDRESS,
+    "ShipFromAddr": ADDRESS,
+    "CustomField": (CUSTOM_FIELD,),
+    "TxnTaxDetail": TXN_TAX_DETAIL,
+    "ClassRef": REF,
+    "DepartmentRef": REF,
+    "CurrencyRef": REF,
+    "DepositToAccountRef": REF,
+    "LinkedTxn": (LINKED_TXN,),
+    "PaymentMethodRef": REF,
+    "SalesRepRef": REF,
+    "RecurDataRef": REF,
+    "TaxExemptionRef": REF,
+    "ProjectRef": REF,
+}
+
 INVOICE_SHAPE = shape(
     "Invoice",
-    f"{_COMMON} DocNumber TxnDate DueDate PrivateNote GlobalTaxCalculation ApplyTaxAfterDiscount "
-    "ExchangeRate Deposit Balance HomeBalance TotalAmt HomeTotalAmt PrintStatus EmailStatus AllowIPNPayment "
-    "AllowOnlinePayment AllowOnlineCreditCardPayment AllowOnlineACHPayment InvoiceLink ShipDate "
-    "TrackingNum TxnSource TxnStatus PONumber FOB AutoDocNumber FreeFormAddress TransactionLocationType",
+    f"{_COMMON} {_SALES_FORM} DueDate Deposit AllowIPNPayment AllowOnlinePayment "
+    "AllowOnlineCreditCardPayment AllowOnlineACHPayment InvoiceLink ShipDate TrackingNum PONumber FOB",
+    **_SALES_FORM_NESTED,
+    ShipMethodRef=REF,
+)
+CREDIT_MEMO_SHAPE = shape(
+    "CreditMemo",
+    f"{_COMMON} {_SALES_FORM} RemainingCredit",
+    **_SALES_FORM_NESTED,
+    InvoiceRef=REF,
+)
+PAYMENT_LINE = shape("Line", "Id LineNum Description Amount", LinkedTxn=(LINKED_TXN,))
+PAYMENT_SHAPE = shape(
+    "Payment",
+    f"{_COMMON} DocNumber TxnDate PrivateNote TotalAmt HomeTotalAmt UnappliedAmt ProcessPayment "
+    "PaymentRefNum ExchangeRate TxnSource TxnStatus TransactionLocationType",
     MetaData=METADATA,
     CustomerRef=REF,
-    Line=(SALES_LINE,),
-    SalesTermRef=REF,
-    CustomerMemo=MEMO,
-    BillEmail=EMAIL,
-    BillEmailCc=EMAIL,
-    BillEmailBcc=EMAIL,
-    BillAddr=ADDRESS,
-    ShipAddr=ADDRESS,
-    ShipFromAddr=ADDRESS,
-    CustomField=(CUSTOM_FIELD,),
-    TxnTaxDetail=TXN_TAX_DETAIL,
-    ClassRef=REF,
-    DepartmentRef=REF,
-    CurrencyRef=REF,
+    Line=(PAYMENT_LINE,),
     DepositToAccountRef=REF,
-    LinkedTxn=(LINKED_TXN,),
-    ShipMethodRef=REF,
     PaymentMethodRef=REF,
-    SalesRepRef=REF,
-    RecurDataRef=REF,
-    TaxExemptionRef=REF,
+    ARAccountRef=REF,
+    CurrencyRef=REF,
+    DepartmentRef=REF,
     ProjectRef=REF,
+    CreditCardPayment=shape(
+        "CreditCardPayment",
+        "",
+        CreditChargeInfo=shape(
+            "CreditChargeInfo",
+            "Number Type NameOnAcct CcExpiryMonth CcExpiryYear BillAddrStreet PostalCode CommercialCardCode "
+            "CCTxnMode CCTxnType PrevCCTransId Amount ProcessPayment",
+        ),
+        CreditChargeResponse=shape("CreditChargeResponse", "Status AuthCode TxnAuthorizationTime CCTransId"),
+    ),
+)
+TAX_RATE_SHAPE = shape(
+    "TaxRate",
+    f"{_COMMON} Name Description RateValue Active SpecialTaxType DisplayType",
+    MetaData=METADATA,
+    AgencyRef=REF,
+    TaxReturnLineRef=REF,
+)
+_TAX_RATE_LIST = shape(
+    "TaxRateList", "", TaxRateDetail=(shape("TaxRateDetail", "TaxTypeApplicable TaxOrder", TaxRateRef=REF),)
+)
+TAX_CODE_SHAPE = shape(
+    "TaxCode",
+    f"{_COMMON} Name Description Active Hidden Taxable TaxGroup",
+    MetaData=METADATA,
+    SalesTaxRateList=_TAX_RATE_LIST,
+    PurchaseTaxRateList=_TAX_RATE_LIST,
 )
 
 

@@ -26,12 +26,11 @@ OPERATING_ACCOUNT = "Operating Checking"
 TRUST_BANK_ACCOUNT = "Client Trust Account (IOLTA)"
 TRUST_LIABILITY_ACCOUNT = "Client Trust Liability"
 
-# (Name, AccountType, AccountSubType)
+# (Name, AccountType, AccountSubType); Undeposited Funds comes with every company (add_company).
 ACCOUNTS = (
     (LEGAL_FEE_INCOME, "Income", "ServiceFeeIncome"),
     (REIMBURSED_EXPENSE_INCOME, "Income", "OtherPrimaryIncome"),
     ("Accounts Receivable", "Accounts Receivable", "AccountsReceivable"),
-    ("Undeposited Funds", "Other Current Asset", "UndepositedFunds"),
     (OPERATING_ACCOUNT, "Bank", "Checking"),
     (TRUST_BANK_ACCOUNT, "Bank", "TrustAccounts"),
     (TRUST_LIABILITY_ACCOUNT, "Other Current Liability", "TrustAccountsLiabilities"),

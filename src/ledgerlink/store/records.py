@@ -92,6 +92,7 @@ class LinkWrite:
     content_hash: str
     version_token: str | None = None
     snapshot: dict[str, Any] | None = None
+    remove: bool = False  # the ledger record was deleted: forget the link instead of saving it
 
 
 @dataclass(frozen=True, slots=True)

@@ -355,7 +355,11 @@ class Store:
             self._move_intent(session, key, "done").remote_id = remote_id
             # Flushed before the link is written so a failing link undoes a change really made.
             session.flush()
-            if link is not None:
+            if link is not None and link.remove:
+                row = self._link_row(session, link.connection_id, link.kind, source_id=link.source_id)
+                if row is not None:
+                    session.delete(row)
+            elif link is not None:
                 self._write_link(session, link, now)
 
     def open_intents(self, connection_id: int) -> list[Intent]:

@@ -74,7 +74,7 @@ def item_for(line: InvoiceLine, mapping: MappingConfig) -> str | Unmapped:
 def configured_items(mapping: MappingConfig) -> dict[str, str]:
     """Every Product/Service name the config mentions, with the key path that names it."""
     found: dict[str, str] = {}
-    for key in ("time_entries", "expense_entries", "tax", "interest", "discount"):
+    for key in ("time_entries", "expense_entries", "tax", "interest", "discount", "credit_notes"):
         value = getattr(mapping, key)
         if value:
             found.setdefault(value, f"mapping.{key}")
@@ -82,3 +82,8 @@ def configured_items(mapping: MappingConfig) -> dict[str, str]:
         for category, item in getattr(mapping, table).items():
             found.setdefault(item, f"mapping.{table}.{_toml_key(category)}")
     return found
+
+
+def configured_accounts(mapping: MappingConfig) -> dict[str, str]:
+    """Every ledger account name the config mentions, with the key path that names it."""
+    return {mapping.payment_account: "mapping.payment_account"} if mapping.payment_account else {}

@@ -22,13 +22,15 @@ class Op(StrEnum):
     CREATE = "create"
     UPDATE = "update"
     LINK = "link"  # adopt an existing ledger record instead of creating a duplicate
+    VOID = "void"  # the record was voided in Clio: void it in the ledger (it stays, at zero)
+    DELETE = "delete"  # the record was deleted in Clio: delete it from the ledger
     SKIP = "skip"  # nothing to do (unchanged, out of scope)
     FAIL = "fail"  # this record cannot be synced; see error
     BLOCKED = "blocked"  # waiting on a parent record that failed
 
 
 # Ops that write to the ledger.
-WRITES = frozenset({Op.CREATE, Op.UPDATE, Op.LINK})
+WRITES = frozenset({Op.CREATE, Op.UPDATE, Op.LINK, Op.VOID, Op.DELETE})
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class Action:
     target_id: str | None = None  # the linked / matched ledger record
     content_hash: str | None = None
     error: RecordError | None = None
+    notice: str | None = None  # said to the bookkeeper once done, e.g. "edited in QuickBooks; overwritten"
 
 
 @dataclass
@@ -66,7 +69,7 @@ class Tally:
 
     @property
     def writes(self) -> int:
-        return sum(self.total(o) for o in ("created", "updated", "linked"))
+        return sum(self.total(o) for o in ("created", "updated", "linked", "voided", "deleted"))
 
 
 def _canonical(value: Any) -> Any:

@@ -6,13 +6,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
-from ledgerlink.domain import Contact, Invoice, InvoiceLine
+from ledgerlink.domain import (
+    Address,
+    Contact,
+    ContactEdit,
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    TaxSettings,
+)
 from ledgerlink.errors import ApiError, RecordError
 
 
@@ -23,6 +32,10 @@ class LedgerCustomer:
     email: str | None
     active: bool
     version: str | None = None
+    phone: str | None = None
+    address: Address | None = None
+    given_name: str | None = None
+    family_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -37,16 +50,24 @@ class LedgerInvoice:
 
 @dataclass(frozen=True)
 class Written:
-    """What the ledger answered to a write: the record's id and its new version token."""
+    """What the ledger answered to a write: the record's id and its new version token.
+
+    ``customer`` is the customer as the ledger stored it (after its own normalising), for
+    contact writes: the base of the next two-way comparison. ``tax`` is the tax the ledger
+    computed on an invoice, when it computes tax (non-US QBO companies).
+    """
 
     id: str
     version: str | None
+    customer: LedgerCustomer | None = None
+    tax: Decimal | None = None
 
 
 @dataclass(frozen=True)
 class MappedLine:
     line: InvoiceLine
     item: str  # Product/Service name in the ledger
+    tax_code: str | None = None  # ledger tax code id, when the ledger computes tax (non-US)
 
 
 @dataclass(frozen=True)
@@ -56,6 +77,96 @@ class InvoiceDraft:
     invoice: Invoice
     customer_id: str
     lines: tuple[MappedLine, ...]
+    expected_tax: Decimal | None = None  # when the ledger computes tax: what Clio charged
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """An amount of a payment or credit note applied to one ledger document."""
+
+    target_id: str  # ledger invoice (or credit memo) id
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class PaymentDraft:
+    """A Clio payment ready to write: customer resolved, each bill's invoice resolved."""
+
+    payment: Payment
+    customer_id: str
+    lines: tuple[Settlement, ...]  # one per invoice paid
+    deposit_account: str | None = None  # ledger account name; None = the ledger's default (Undeposited Funds)
+
+
+@dataclass(frozen=True)
+class CreditNoteDraft:
+    """A Clio credit memo as a ledger credit note (QBO CreditMemo), one line on ``item``."""
+
+    credit: CreditNote
+    customer_id: str
+    item: str  # Product/Service name the credit is posted to
+
+
+@dataclass(frozen=True)
+class CreditApplicationDraft:
+    """Applying a synced credit note to the invoices it was applied to in Clio.
+
+    QBO does this with a zero-total Payment linking the credit memo and the invoices.
+    """
+
+    credit: CreditNote
+    customer_id: str
+    credit_target_id: str  # the ledger credit note's id
+    lines: tuple[Settlement, ...]  # one per invoice credited
+
+
+@dataclass(frozen=True)
+class LedgerWrite:
+    """One write to the ledger, as the engine hands it over (possibly many in one batch).
+
+    ``op`` is one of create / update / link / void / delete (see :class:`ledgerlink.sync.plan.Op`);
+    ``kind`` is the link kind (contact, invoice, payment, credit_note, credit_application);
+    ``payload`` the flow's draft (Contact, InvoiceDraft, PaymentDraft, ...); ``key`` the intent
+    key, sent as the idempotency key and marked on the record where the ledger allows.
+    """
+
+    op: str
+    kind: str
+    key: str
+    payload: Any = None
+    target_id: str | None = None
+    version: str | None = None
+
+
+@dataclass(frozen=True)
+class TaxCode:
+    """A ledger sales tax code and the total percentage of the rates it charges."""
+
+    id: str
+    name: str
+    rate: Decimal
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class LedgerSettings:
+    """What a pass must know about the company's settings before writing."""
+
+    custom_numbers: bool  # the ledger keeps the document numbers we send
+    computes_tax: bool  # non-US QBO: tax codes on lines, the ledger computes the tax
+    tax_codes: tuple[TaxCode, ...] = ()
+    country: str = "US"
+
+
+@dataclass(frozen=True)
+class LedgerChanges:
+    """What changed in the ledger since a moment, for records ledgerlink links.
+
+    ``versions``: link kind → ledger id → current version token, or ``None`` when deleted.
+    """
+
+    customers: tuple[LedgerCustomer, ...] = ()
+    versions: Mapping[str, Mapping[str, str | None]] = field(default_factory=dict)
 
 
 class Source(Protocol):
@@ -68,6 +179,22 @@ class Source(Protocol):
     def changed_invoices(self, since: datetime | None, *, issued_after: date | None) -> list[Invoice]: ...
 
     def invoices(self, ids: Collection[str]) -> list[Invoice]: ...
+
+    def changed_payments(self, since: datetime | None) -> list[Payment]:
+        """Payments (with all their allocations) any allocation of which changed after ``since``."""
+        ...
+
+    def payments(self, ids: Collection[str]) -> list[Payment]: ...
+
+    def changed_credit_notes(self, since: datetime | None) -> list[CreditNote]: ...
+
+    def credit_notes(self, ids: Collection[str]) -> list[CreditNote]: ...
+
+    def tax_settings(self) -> TaxSettings: ...
+
+    def update_contact(self, contact_id: str, edit: ContactEdit) -> Contact:
+        """Write ledger-side edits back to a contact; the contact as it now is."""
+        ...
 
 
 class Ledger(Protocol):
@@ -110,6 +237,27 @@ class Ledger(Protocol):
     def update_invoice(
         self, target_id: str, version: str | None, draft: InvoiceDraft, *, key: str
     ) -> Written: ...
+
+    def settings(self) -> LedgerSettings: ...
+
+    def missing_accounts(self, names: Collection[str]) -> set[str]:
+        """Which of these account names do not exist (or are inactive) in the ledger."""
+        ...
+
+    def changes(self, since: datetime, kinds: Collection[str]) -> LedgerChanges | None:
+        """Records changed in the ledger after ``since`` (one change-data-capture read).
+
+        ``None`` when ``since`` is further back than the ledger can answer (QBO: 30 days).
+        """
+        ...
+
+    def write(self, writes: Sequence[LedgerWrite]) -> list[Written | ApiError]:
+        """Carry out writes (batched where the ledger allows); one answer per write, in order.
+
+        A refused write is its ApiError in the list and never hides its neighbours' success. A
+        transport failure or a rate-limit refusal of the whole call raises.
+        """
+        ...
 
     def explain(self, error: ApiError, *, label: str) -> RecordError:
         """Turn a refusal of the ledger's API into a cause and a remedy for the bookkeeper."""

@@ -1,4 +1,5 @@
-"""The typed Clio Manage v4 client: reads the firm's users, contacts, bills, line items and activities.
+"""The typed Clio Manage v4 client: reads the firm's users, contacts, bills, line items, activities and
+allocations (payments and credit memos applied to bills), and writes contact edits back.
 
 Every request pins ``X-API-VERSION`` and names its ``fields`` explicitly (without them Clio
 returns only ``id`` and ``etag``). Lists are read with cursor paging — ``order=id(asc)``,
@@ -13,6 +14,12 @@ Assumptions (the reference is silent on them):
 - The ``state`` filter takes a single state; several states are read one after another.
 - A response's request id, when Clio sends one, is in ``X-Request-Id``.
 - 100 ``ids[]`` per request keep URLs well under common proxy limits.
+- Allocations default to ``order=date(asc)`` (offset paging); the client sends ``order=id(asc)``
+  like everywhere else, so they page by cursor.
+- The ``parent_type`` filter of allocations is typed as an integer with no documented values,
+  so the client never sends it: callers tell payments from credit memos by ``parent{type}``.
+- A PATCH carrying ``If-Match`` is safe to repeat: a repeat after a lost answer is a 412 (or
+  changes nothing), never a second change.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
 from pydantic import BaseModel
@@ -33,6 +40,7 @@ from ledgerlink.http import RateLimiter, TokenSource, Transport, redact
 from ledgerlink.providers.clio.wire import (
     ClioActivity,
     ClioActivityDescription,
+    ClioAllocation,
     ClioBill,
     ClioBillingSettings,
     ClioContact,
@@ -76,6 +84,11 @@ ACTIVITY_DESCRIPTION_FIELDS = _fields("id etag name type category_type updated_a
 EXPENSE_CATEGORY_FIELDS = _fields("id etag name entry_type rate updated_at")
 BILLING_SETTINGS_FIELDS = _fields(
     "tax_name tax_rate use_secondary_tax secondary_tax_name secondary_tax_rate secondary_tax_rule currency"
+)
+
+ALLOCATION_FIELDS = _fields(
+    """id date amount description voided_at updated_at bill{id} contact{id} parent{id,type}
+    source_bank_account{id,type}"""
 )
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -240,6 +253,49 @@ class ClioClient:
         """The firm's tax names and rates."""
         return self._one(ClioBillingSettings, "settings/billing.json", BILLING_SETTINGS_FIELDS)
 
+    def allocations(
+        self,
+        *,
+        updated_since: dt.datetime | None = None,
+        status: Literal["valid", "invalid"] = "valid",
+        parent_ids: Iterable[int] | None = None,
+        ids: Iterable[int] | None = None,
+    ) -> Iterator[ClioAllocation]:
+        """Allocations (payments and credits applied to bills): valid ones, or the voided ones.
+
+        Clio's ``parent_id`` filter takes one parent, so ``parent_ids`` are read one after
+        another. A parent id names a Payment or a CreditMemo, whose ids may coincide: callers
+        keep the allocations whose ``parent.type`` they want.
+        """
+        params = [*_since(updated_since), ("status", status)]
+        if parent_ids is None:
+            yield from self._list(ClioAllocation, "allocations.json", ALLOCATION_FIELDS, params, ids=ids)
+            return
+        for parent_id in dict.fromkeys(int(i) for i in parent_ids):
+            parent_params = [*params, ("parent_id", parent_id)]
+            yield from self._list(
+                ClioAllocation, "allocations.json", ALLOCATION_FIELDS, parent_params, ids=ids
+            )
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def update_contact(self, contact_id: int, body: dict[str, Any], *, etag: str) -> ClioContact:
+        """PATCH a contact with ``If-Match``: a contact changed since ``etag`` is a ConflictError (412).
+
+        ``body`` is the ``data`` object (see :func:`~ledgerlink.providers.clio.translate.contact_edit_body`);
+        the answer is the contact as it now is.
+        """
+        path = f"contacts/{contact_id}.json"
+        response = self._transport.request(
+            "PATCH",
+            path,
+            params=[("fields", CONTACT_FIELDS)],
+            json={"data": body},
+            headers={"If-Match": etag},
+            idempotent=True,
+        )
+        return _parse(ClioContact, _json_object(response, path).get("data"), path)
+
     # -- plumbing -----------------------------------------------------------------------------
 
     def _one(self, model: type[Model], path: str, fields: str) -> Model:
@@ -280,14 +336,17 @@ class ClioClient:
             body = self._get(str(next_url), None)
 
     def _get(self, url: str, params: Params | None) -> dict[str, Any]:
-        response = self._transport.request("GET", url, params=params)
-        try:
-            body = json.loads(response.content, parse_float=Decimal)
-        except ValueError:
-            raise _malformed(url, "the body is not JSON") from None
-        if not isinstance(body, dict):
-            raise _malformed(url, "the body is not a JSON object")
-        return body
+        return _json_object(self._transport.request("GET", url, params=params), url)
+
+
+def _json_object(response: httpx.Response, url: str) -> dict[str, Any]:
+    try:
+        body = json.loads(response.content, parse_float=Decimal)
+    except ValueError:
+        raise _malformed(url, "the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise _malformed(url, "the body is not a JSON object")
+    return body
 
 
 def _since(updated_since: dt.datetime | None) -> Params:

@@ -1,17 +1,29 @@
-"""Clio as the sync engine's :class:`~ledgerlink.sync.ports.Source`: contacts and bills as domain records."""
+"""Clio as the sync engine's :class:`~ledgerlink.sync.ports.Source`: contacts, bills, payments, credit
+notes and tax settings as domain records, and contact edits written back."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
-from ledgerlink.domain import Contact, Invoice, money
-from ledgerlink.errors import LedgerlinkError
+from ledgerlink.domain import Contact, ContactEdit, CreditNote, Invoice, Payment, TaxSettings, money
+from ledgerlink.errors import ConflictError, LedgerlinkError
 from ledgerlink.providers.clio.client import ClioClient
-from ledgerlink.providers.clio.translate import contact_from_clio, invoice_from_clio
-from ledgerlink.providers.clio.wire import ClioBill, ClioBillingSettings, ClioLineItem
+from ledgerlink.providers.clio.translate import (
+    CREDIT_MEMO,
+    PAYMENT,
+    allocations_by_parent,
+    contact_edit_body,
+    contact_from_clio,
+    credit_note_from_allocations,
+    invoice_from_clio,
+    payment_from_allocations,
+    tax_settings_from_clio,
+)
+from ledgerlink.providers.clio.wire import ClioAllocation, ClioBill, ClioBillingSettings, ClioLineItem
 
 log = logging.getLogger("ledgerlink.clio")
 
@@ -20,6 +32,11 @@ log = logging.getLogger("ledgerlink.clio")
 LINES_PER_BILL_UP_TO = 10
 # Lines are created with or after their bill; the margin covers clocks and time zones.
 SCAN_MARGIN = timedelta(days=1)
+# Up to this many payments (credit memos) get an allocations request each to complete them; more
+# are completed by one paged read of every valid allocation.
+PARENTS_ONE_BY_ONE_UP_TO = 10
+
+Settled = TypeVar("Settled", Payment, CreditNote)
 
 
 class ClioSource:
@@ -29,11 +46,19 @@ class ClioSource:
     would spend the rate limit (50 requests a minute at peak) on little data. Many bills' lines
     are read instead by one scan of the line items created since the oldest of them; a bill whose
     scanned lines do not add up to its total is read again on its own.
+
+    Payments and credit notes are read the same way from allocations: the changed ones (valid
+    and voided: two requests), then the valid allocations of each touched parent that did not
+    change — one ``parent_id`` request per parent for a few, one read of every valid allocation
+    for more than :data:`PARENTS_ONE_BY_ONE_UP_TO` (a firm's allocations fill a few pages of 200,
+    cheaper than a request each). Voided siblings need no completing read: a payment is voided
+    when all its allocations are, and voiding bumps each of them, so the changed read has them.
     """
 
     def __init__(self, client: ClioClient) -> None:
         self._client = client
         self._settings: ClioBillingSettings | None = None
+        self._allocations: dict[datetime | None, tuple[list[ClioAllocation], set[str]]] = {}
 
     def changed_contacts(self, since: datetime | None) -> list[Contact]:
         return [contact_from_clio(c) for c in self._client.contacts(updated_since=since)]
@@ -48,16 +73,125 @@ class ClioSource:
     def invoices(self, ids: Collection[str]) -> list[Invoice]:
         return self._invoices(list(self._client.bills(ids=[int(i) for i in ids])))
 
-    def _invoices(self, bills: list[ClioBill]) -> list[Invoice]:
+    def tax_settings(self) -> TaxSettings:
+        return tax_settings_from_clio(self._billing_settings())
+
+    def _billing_settings(self) -> ClioBillingSettings:
         if self._settings is None:
             self._settings = self._client.billing_settings()
+        return self._settings
+
+    # -- payments and credit notes --------------------------------------------------------------
+
+    def changed_payments(self, since: datetime | None) -> list[Payment]:
+        """Payments any allocation of which changed after ``since`` (every payment when None)."""
+        return self._changed(since, PAYMENT, payment_from_allocations)
+
+    def payments(self, ids: Collection[str]) -> list[Payment]:
+        return self._by_id(ids, PAYMENT, payment_from_allocations)
+
+    def changed_credit_notes(self, since: datetime | None) -> list[CreditNote]:
+        """Credit notes any allocation of which changed after ``since`` (every one when None)."""
+        return self._changed(since, CREDIT_MEMO, credit_note_from_allocations)
+
+    def credit_notes(self, ids: Collection[str]) -> list[CreditNote]:
+        return self._by_id(ids, CREDIT_MEMO, credit_note_from_allocations)
+
+    def _changed(
+        self,
+        since: datetime | None,
+        parent_type: str,
+        build: Callable[[int, Sequence[ClioAllocation]], Settled],
+    ) -> list[Settled]:
+        changed = self._changed_allocations(since, parent_type)
+        if since is None:
+            return _settled(allocations_by_parent(changed, parent_type), parent_type, build)
+        touched = allocations_by_parent(changed, parent_type)
+        groups = allocations_by_parent(self._valid_allocations(touched) + changed, parent_type)
+        return _settled({i: groups[i] for i in touched}, parent_type, build)
+
+    def _changed_allocations(self, since: datetime | None, parent_type: str) -> list[ClioAllocation]:
+        """Allocations (valid and voided) changed after ``since``.
+
+        Payments and credit notes are both allocations, and Clio's request budget is small: one read
+        serves one payment read and one credit-note read (a pass makes one of each); a second read
+        for the same parent type reads again, so nothing stale is ever served.
+        """
+        cached = self._allocations.get(since)
+        if cached is None or parent_type in cached[1]:
+            cached = (
+                [
+                    *self._client.allocations(updated_since=since, status="valid"),
+                    *self._client.allocations(updated_since=since, status="invalid"),
+                ],
+                set(),
+            )
+            self._allocations = {since: cached}
+        cached[1].add(parent_type)
+        return cached[0]
+
+    def _by_id(
+        self,
+        ids: Collection[str],
+        parent_type: str,
+        build: Callable[[int, Sequence[ClioAllocation]], Settled],
+    ) -> list[Settled]:
+        """Payments (credit notes) by id, valid or voided; an id Clio does not know is left out."""
+        wanted: list[int] = sorted({int(i) for i in ids})
+        if not wanted:
+            return []
+        if len(wanted) <= PARENTS_ONE_BY_ONE_UP_TO:
+            found = [
+                *self._client.allocations(status="valid", parent_ids=wanted),
+                *self._client.allocations(status="invalid", parent_ids=wanted),
+            ]
+        else:
+            found = [*self._client.allocations(status="valid"), *self._client.allocations(status="invalid")]
+        groups = allocations_by_parent(found, parent_type)
+        return _settled({i: groups[i] for i in wanted if i in groups}, parent_type, build)
+
+    def _valid_allocations(self, touched: Collection[int]) -> list[ClioAllocation]:
+        """Every valid allocation of the touched parents (and, for many parents, of all others too)."""
+        if not touched:
+            return []
+        if len(touched) <= PARENTS_ONE_BY_ONE_UP_TO:
+            return list(self._client.allocations(status="valid", parent_ids=sorted(touched)))
+        return list(self._client.allocations(status="valid"))
+
+    # -- contact write-back ---------------------------------------------------------------------
+
+    def update_contact(self, contact_id: str, edit: ContactEdit) -> Contact:
+        """Write ledger-side edits to a Clio contact with If-Match; a contact changed meanwhile is read
+        again and the edit applied once more (a second conflict is raised)."""
+        for attempt in range(2):
+            current = self._client.contact(int(contact_id))
+            body = contact_edit_body(current, edit)
+            if not body:
+                return contact_from_clio(current)
+            if current.etag is None:
+                raise LedgerlinkError(
+                    f"Clio sent contact {contact_id} without its etag",
+                    remedy="Report this to the ledgerlink maintainers with the log (run with --verbose).",
+                )
+            try:
+                return contact_from_clio(self._client.update_contact(current.id, body, etag=current.etag))
+            except ConflictError:
+                if attempt:
+                    raise
+                log.info("Clio contact %s changed while writing it back; reading it again", contact_id)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- bills ----------------------------------------------------------------------------------
+
+    def _invoices(self, bills: list[ClioBill]) -> list[Invoice]:
+        settings = self._billing_settings()
         lines = self._lines(bills)
         activity_ids = {line.activity.id for group in lines.values() for line in group if line.activity}
         activities = {a.id: a for a in self._client.activities(activity_ids)}
         invoices = []
         for bill in bills:
             try:
-                invoices.append(invoice_from_clio(bill, lines[bill.id], activities, self._settings))
+                invoices.append(invoice_from_clio(bill, lines[bill.id], activities, settings))
             except LedgerlinkError as exc:
                 # Not an invoice ledgerlink can write (e.g. a bill state Clio added later): say so, go on.
                 log.warning("skipping Clio bill %s: %s", bill.number, exc.message)
@@ -77,6 +211,21 @@ class ClioSource:
                 adds_up = _adds_up(bill, found[bill.id])
                 lines[bill.id] = found[bill.id] if adds_up else self._client.line_items(bill.id)
         return lines
+
+
+def _settled(
+    groups: dict[int, list[ClioAllocation]],
+    parent_type: str,
+    build: Callable[[int, Sequence[ClioAllocation]], Settled],
+) -> list[Settled]:
+    """Each parent's allocations as one record; a parent ledgerlink cannot read is logged and left out."""
+    records = []
+    for parent_id, allocations in groups.items():
+        try:
+            records.append(build(parent_id, allocations))
+        except LedgerlinkError as exc:
+            log.warning("skipping Clio %s %s: %s", parent_type, parent_id, exc.message)
+    return records
 
 
 def _adds_up(bill: ClioBill, lines: Iterable[ClioLineItem]) -> bool:

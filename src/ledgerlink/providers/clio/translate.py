@@ -3,24 +3,59 @@
 A Clio bill becomes an :class:`~ledgerlink.domain.Invoice` whose lines add up to the bill total
 to the cent: one line per Clio line item, then the bill's primary tax, secondary tax and interest
 as lines of their own (QBO US and Xero get sales tax as an ordinary line, as the products this
-replaces do). Tax and interest lines appear only when their amount is not zero.
+replaces do). Tax and interest lines appear only when their amount is not zero. Each line also
+carries Clio's tax flags and amounts, and the invoice Clio's tax sums, for ledgers that compute
+tax themselves.
+
+Payments and credit notes come from allocations (Clio has no payments list, reference §3.9):
+the allocations of one parent Payment (or CreditMemo) make one Payment (CreditNote). Contact
+edits made in the ledger become a PATCH body (:func:`contact_edit_body`).
+
+Assumptions (the reference is silent on them):
+
+- A payment came from trust when an allocation's ``source_bank_account`` is a Trust account;
+  the reference marks this reading of the two bank-account links UNVERIFIED.
+- Allocations do not carry the payment's reference, so a Payment's ``reference`` is None.
+- A payment (credit note) is voided when every allocation of it is; it then lists the
+  allocations voided last (with it), which is what it applied before it was deleted. An
+  allocation with no bill (interest whose bill was deleted) applies to no invoice and is left out.
+- An e-mail address, phone number or address created by a write-back is named "Work",
+  "Work" and "Billing" (Clio's own choices); a new e-mail or phone is made the primary one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Protocol, TypeVar
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
 
-from ledgerlink.domain import Address, BillState, Contact, Invoice, InvoiceLine, LineKind, money
+from ledgerlink.domain import (
+    Address,
+    Application,
+    BillState,
+    Contact,
+    ContactEdit,
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    LineKind,
+    Payment,
+    TaxSettings,
+    money,
+)
 from ledgerlink.errors import LedgerlinkError
 from ledgerlink.providers.clio.wire import (
     ClioActivity,
     ClioAddress,
+    ClioAllocation,
     ClioBill,
     ClioBillingSettings,
     ClioContact,
     ClioLineItem,
 )
+
+PAYMENT = "Payment"
+CREDIT_MEMO = "CreditMemo"
 
 _STATES = {state.value: state for state in BillState}
 
@@ -109,6 +144,8 @@ def invoice_from_clio(
         memo=bill.memo,
         matter=bill.matters[0].display_number if bill.matters else None,
         updated_at=bill.updated_at,
+        tax=money(bill.tax_sum),
+        secondary_tax=money(bill.secondary_tax_sum),
     )
 
 
@@ -129,7 +166,208 @@ def _line(line: ClioLineItem, activities: Mapping[int, ClioActivity]) -> Invoice
         unit_price=line.price,
         category=category,
         date=line.date,
+        taxable=line.taxable,
+        secondary_taxable=line.secondary_taxable,
+        tax=money(line.tax),
+        secondary_tax=money(line.secondary_tax),
     )
+
+
+def tax_settings_from_clio(settings: ClioBillingSettings) -> TaxSettings:
+    """The firm's primary and secondary tax as Clio's billing settings hold them (rates in percent)."""
+    return TaxSettings(
+        primary_name=settings.tax_name or "Tax",
+        primary_rate=settings.tax_rate,
+        secondary_name=settings.secondary_tax_name,
+        secondary_rate=settings.secondary_tax_rate,
+        secondary_enabled=settings.use_secondary_tax,
+    )
+
+
+# -- payments and credit notes (allocations) ---------------------------------------------------
+
+
+def allocations_by_parent(
+    allocations: Iterable[ClioAllocation], parent_type: str
+) -> dict[int, list[ClioAllocation]]:
+    """The allocations of each parent of ``parent_type`` ("Payment" or "CreditMemo"), by parent id.
+
+    An allocation read twice (by overlapping requests) counts once, as its latest version.
+    """
+    latest: dict[int, ClioAllocation] = {}
+    for allocation in allocations:
+        if allocation.parent is None or allocation.parent.type != parent_type:
+            continue
+        seen = latest.get(allocation.id)
+        if seen is None or _moment(allocation.updated_at) >= _moment(seen.updated_at):
+            latest[allocation.id] = allocation
+    groups: dict[int, list[ClioAllocation]] = {}
+    for allocation in sorted(latest.values(), key=lambda a: a.id):
+        assert allocation.parent is not None
+        groups.setdefault(allocation.parent.id, []).append(allocation)
+    return dict(sorted(groups.items()))
+
+
+def payment_from_allocations(payment_id: int, allocations: Sequence[ClioAllocation]) -> Payment:
+    """One Clio payment from all its allocations (valid and voided); LedgerlinkError if it has no client."""
+    applied, voided = _applied(allocations)
+    return Payment(
+        source_id=str(payment_id),
+        contact_id=_contact_id(PAYMENT, payment_id, allocations),
+        date=max(a.date for a in applied),
+        applications=tuple(_application(a) for a in applied if a.bill is not None),
+        reference=None,
+        from_trust=any(
+            a.source_bank_account is not None and a.source_bank_account.type == "Trust" for a in applied
+        ),
+        voided=voided,
+        updated_at=_latest_update(allocations),
+    )
+
+
+def credit_note_from_allocations(credit_memo_id: int, allocations: Sequence[ClioAllocation]) -> CreditNote:
+    """One Clio credit memo from all its allocations; its description is the memo's (on each allocation)."""
+    applied, voided = _applied(allocations)
+    return CreditNote(
+        source_id=str(credit_memo_id),
+        contact_id=_contact_id(CREDIT_MEMO, credit_memo_id, allocations),
+        date=max(a.date for a in applied),
+        applications=tuple(_application(a) for a in applied if a.bill is not None),
+        description=next((a.description for a in applied if a.description), None),
+        voided=voided,
+        updated_at=_latest_update(allocations),
+    )
+
+
+def payments_from_allocations(allocations: Iterable[ClioAllocation]) -> list[Payment]:
+    """The payments these allocations belong to, by payment id (credit memo allocations are ignored)."""
+    groups = allocations_by_parent(allocations, PAYMENT)
+    return [payment_from_allocations(parent_id, group) for parent_id, group in groups.items()]
+
+
+def credit_notes_from_allocations(allocations: Iterable[ClioAllocation]) -> list[CreditNote]:
+    """The credit notes these allocations belong to, by credit memo id (payments are ignored)."""
+    groups = allocations_by_parent(allocations, CREDIT_MEMO)
+    return [credit_note_from_allocations(parent_id, group) for parent_id, group in groups.items()]
+
+
+def _applied(allocations: Sequence[ClioAllocation]) -> tuple[list[ClioAllocation], bool]:
+    """The allocations a parent applies, and whether it is voided (every allocation voided).
+
+    A voided parent applies what was voided with it: the allocations voided last.
+    """
+    if not allocations:
+        raise ValueError("a payment or credit note has at least one allocation")
+    valid = [a for a in allocations if a.voided_at is None]
+    if valid:
+        return valid, False
+    last = max(_moment(a.voided_at) for a in allocations)
+    return [a for a in allocations if _moment(a.voided_at) == last], True
+
+
+def _application(allocation: ClioAllocation) -> Application:
+    assert allocation.bill is not None
+    return Application(
+        source_id=str(allocation.id), bill_id=str(allocation.bill.id), amount=money(allocation.amount)
+    )
+
+
+def _contact_id(parent_type: str, parent_id: int, allocations: Sequence[ClioAllocation]) -> str:
+    contact = next((a.contact for a in allocations if a.contact is not None), None)
+    if contact is None:
+        raise LedgerlinkError(
+            f"Clio {parent_type} {parent_id} names no client on its allocations",
+            remedy="Check the payment or credit in Clio; if Clio changed how they look, upgrade ledgerlink.",
+        )
+    return str(contact.id)
+
+
+def _latest_update(allocations: Sequence[ClioAllocation]) -> datetime | None:
+    moments = [a.updated_at for a in allocations if a.updated_at is not None]
+    return max(moments) if moments else None
+
+
+def _moment(value: datetime | None) -> float:
+    return value.timestamp() if value is not None else float("-inf")
+
+
+# -- contact write-back -------------------------------------------------------------------------
+
+
+def contact_edit_body(contact: ClioContact, edit: ContactEdit) -> dict[str, Any]:
+    """The PATCH ``data`` that makes ``contact`` say what ``edit`` says; empty when it already does.
+
+    A Person's name is written as first and last name (Clio refuses a name it cannot split), a
+    Company's as ``name``. The primary e-mail, phone and address are updated by id, created
+    (as the primary one) when there is none, and deleted when the edit clears them.
+    """
+    body: dict[str, Any] = {}
+    if contact.type == "Company":
+        if edit.name is not None and edit.name != contact.name:
+            body["name"] = edit.name
+    else:
+        first, last = edit.first_name, edit.last_name
+        if edit.name is not None and first is None and last is None:
+            first, last = _split_name(edit.name)
+        for key, value, current in (
+            ("first_name", first, contact.first_name),
+            ("last_name", last, contact.last_name),
+        ):
+            if value is not None and (value or None) != current:
+                body[key] = value or None
+    email = _primary(contact.email_addresses)
+    phone = _primary(contact.phone_numbers)
+    changes = (
+        ("email_addresses", edit.email, email, "address", email.address if email else None, "default_email"),
+        ("phone_numbers", edit.phone, phone, "number", phone.number if phone else None, "default_number"),
+    )
+    for plural, wanted, item, key, current, flag in changes:
+        change = _item_change(wanted, item.id if item else None, current, key, flag)
+        if change is not None:
+            body[plural] = [change]
+    if edit.address is not None:
+        address = _primary(contact.addresses)
+        change = _address_change(edit.address, address)
+        if change is not None:
+            body["addresses"] = [change]
+    return body
+
+
+def _split_name(name: str) -> tuple[str, str]:
+    """A person's full name as (first, last): the last word is the last name; one word is a first name."""
+    first, _, last = name.strip().rpartition(" ")
+    return (first.strip(), last) if first.strip() else (last, "")
+
+
+def _item_change(
+    wanted: str | None, item_id: int | None, current: str | None, key: str, primary_flag: str
+) -> dict[str, Any] | None:
+    """One e-mail or phone change: update by id, create as primary, or destroy (``wanted`` empty).
+
+    None when there is nothing to do.
+    """
+    if wanted is None or wanted == (current or ""):
+        return None
+    if not wanted:
+        return {"id": item_id, "_destroy": True} if item_id is not None else None
+    if item_id is None:
+        return {"name": "Work", key: wanted, primary_flag: True}
+    return {"id": item_id, key: wanted}
+
+
+_ADDRESS_PARTS = ("street", "city", "province", "postal_code", "country")
+
+
+def _address_change(wanted: Address, current: ClioAddress | None) -> dict[str, Any] | None:
+    parts = {key: getattr(wanted, key) or None for key in _ADDRESS_PARTS}
+    if not any(parts.values()):
+        return (
+            {"id": current.id, "_destroy": True} if current is not None and current.id is not None else None
+        )
+    if current is None or current.id is None:
+        return {"name": "Billing", **parts}
+    changed = {key: value for key, value in parts.items() if value != getattr(current, key)}
+    return {"id": current.id, **changed} if changed else None
 
 
 def _primary(items: Sequence[_Listed]) -> _Listed | None:

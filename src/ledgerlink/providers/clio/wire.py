@@ -215,3 +215,32 @@ class ClioBillingSettings(_Wire):
     secondary_tax_rate: Decimal = ZERO
     secondary_tax_rule: str | None = None
     currency: str | None = None
+
+
+class ClioBankAccountRef(ClioRef):
+    type: str | None = None  # "Operating" | "Trust"
+
+
+class ClioParent(_Wire):
+    """What an allocation belongs to: ``type`` is "Payment" or "CreditMemo" (+ other polymorphic types)."""
+
+    id: int
+    type: str
+
+
+class ClioAllocation(_Wire):
+    """Part of a payment or credit memo applied to one bill (reference §3.9).
+
+    ``bill`` may be absent for an interest allocation whose interest bill was deleted.
+    """
+
+    id: int
+    date: dt.date
+    amount: Decimal
+    description: str | None = None  # the credit memo's description, on credit memo allocations
+    voided_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    bill: ClioRef | None = None
+    contact: ClioRef | None = None
+    parent: ClioParent | None = None
+    source_bank_account: ClioBankAccountRef | None = None

@@ -23,6 +23,7 @@ import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from functools import partial
 from typing import Any, Literal
@@ -49,6 +50,7 @@ MAX_PAGE_SIZE = 1000
 MAX_REQUEST_ID = 50
 MAX_BATCH_REQUEST_ID = 36
 MAX_BATCH_ID_WITH_REQUEST_ID = 10
+MAX_CDC_OBJECTS = 1000  # one change-data-capture answer holds at most this many records (§3.2)
 TYPOGRAPHIC_APOSTROPHE = "\u2019"
 # Lists whose records are named by ``Name`` rather than ``DisplayName``.
 NAMED_BY_NAME = frozenset({"Item", "Account"})
@@ -337,6 +339,29 @@ class QboClient:
     def preferences(self) -> dict[str, Any]:
         return _entity(self._call("GET", self._path("preferences")), "Preferences")
 
+    def cdc(self, entities: Sequence[str], since: datetime) -> dict[str, list[dict[str, Any]]]:
+        """Records of ``entities`` changed after ``since`` (change data capture, §3.2), by entity.
+
+        Deleted records come back as ``{"Id": ..., "status": "Deleted"}``. The service looks back
+        at most 30 days and answers at most MAX_CDC_OBJECTS records in all; ``since`` must carry
+        its offset, since the service would otherwise read it in the company's time zone.
+        """
+        if not entities:
+            raise ValueError("change data capture needs at least one entity")
+        if since.tzinfo is None or since.utcoffset() is None:
+            raise ValueError("changedSince needs a time zone offset")
+        params = self._params(entities=",".join(entities), changedSince=since.isoformat(timespec="seconds"))
+        body = self._call("GET", self._path("cdc"), params=params, idempotent=True)
+        changed: dict[str, list[dict[str, Any]]] = {entity: [] for entity in entities}
+        for answer in _list(body.get("CDCResponse")):
+            for response in _list(answer.get("QueryResponse") if isinstance(answer, Mapping) else None):
+                if not isinstance(response, Mapping):
+                    continue
+                for entity, rows in response.items():
+                    if isinstance(rows, list):
+                        changed.setdefault(str(entity), []).extend(r for r in rows if isinstance(r, dict))
+        return changed
+
     # -- writes -----------------------------------------------------------------------------
 
     def create(self, entity: str, body: Mapping[str, Any], *, request_id: str) -> dict[str, Any]:
@@ -491,6 +516,10 @@ class QboClient:
             return BatchResult(bid, rows=_rows(answer["QueryResponse"]))
         record = next((v for k, v in answer.items() if k != "bId" and isinstance(v, dict)), None)
         return BatchResult(bid, record=record)
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _where(where: str | None) -> str:

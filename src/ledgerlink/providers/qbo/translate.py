@@ -1,20 +1,46 @@
-"""Neutral records → QuickBooks Online request bodies (pure).
+"""Neutral records ↔ QuickBooks Online bodies (pure): request bodies out, ledger views back.
 
-QBO's rules applied here (reference/qbo.md §2.1, §2.6): DisplayName unique and ≤ 500 chars, no
+QBO's rules applied here (reference/qbo.md §2.1, §2.6–2.9): DisplayName unique and ≤ 500 chars, no
 colon, tab or newline in any name part; GivenName/FamilyName/CompanyName ≤ 100; e-mail ≤ 100 with
-'@' and '.'; phone ≤ 30; address lines ≤ 500, city ≤ 255, postal code ≤ 30; DocNumber ≤ 21;
-line Description ≤ 4000; ``Amount`` must equal round(Qty × UnitPrice, 2) when both are sent.
+'@' and '.'; phone ≤ 30; address lines ≤ 500, city ≤ 255, postal code ≤ 30; DocNumber and
+PaymentRefNum ≤ 21; line Description ≤ 4000; ``Amount`` must equal round(Qty × UnitPrice, 2) when
+both are sent. Non-US companies: every sales line names a real TaxCode and the form says
+``GlobalTaxCalculation`` (§2.7). A credit memo is applied with a zero-total Payment linking it and
+the invoices (§2.9).
+
+Assumptions:
+
+- A credit memo carries no DocNumber: it would share the invoices' number space (6140, §2.6/§7).
+- PaymentRefNum shares DocNumber's limit of 21 characters (the reference gives none of its own).
+- A tax code's rate is the sum of the ``RateValue`` of its *sales* rates; a code without sales
+  rates charges 0.
+- The " (deleted)" suffix QBO shows on inactive customers is not part of their name: a customer
+  read back from a write or from change data capture carries the bare name.
+- A company whose CompanyInfo gives no Country is a US company (QBO's original market); only
+  "US"/"USA" are read as US.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from ledgerlink.domain import Contact, Invoice
-from ledgerlink.sync.ports import InvoiceDraft
+from ledgerlink.domain import Address, Contact, Invoice
+from ledgerlink.providers.qbo import wire
+from ledgerlink.sync.ports import (
+    CreditApplicationDraft,
+    CreditNoteDraft,
+    InvoiceDraft,
+    LedgerChanges,
+    LedgerCustomer,
+    LedgerSettings,
+    PaymentDraft,
+    Settlement,
+    TaxCode,
+)
 
 MAX_DISPLAY_NAME = 500
 MAX_NAME_PART = 100
@@ -24,6 +50,18 @@ MAX_PHONE = 30
 MAX_DOC_NUMBER = 21
 MAX_DESCRIPTION = 4000
 MAX_PRIVATE_NOTE = 4000
+MAX_PAYMENT_REF = 21
+MAX_BATCH_REQUEST_ID = 36
+TAX_EXCLUDED = "TaxExcluded"
+US_COUNTRIES = frozenset({"US", "USA"})
+# Ledger entity whose change data capture reports each link kind's records.
+CDC_ENTITY = {
+    "contact": "Customer",
+    "invoice": "Invoice",
+    "payment": "Payment",
+    "credit_application": "Payment",  # a credit applied is a zero-total Payment
+    "credit_note": "CreditMemo",
+}
 
 _FORBIDDEN = re.compile(r"[:\t\r\n]+")
 
@@ -83,6 +121,12 @@ def marker(key: str) -> str:
     return f"[ledgerlink {key}]"
 
 
+def marked_note(text: str, key: str) -> str:
+    """``text`` then the marker, cut to the PrivateNote limit without ever cutting the marker."""
+    tag = marker(key)
+    return f"{text[: MAX_PRIVATE_NOTE - len(tag) - 1]} {tag}"
+
+
 def invoice_note(invoice: Invoice, key: str) -> str:
     matter = f", matter {invoice.matter}" if invoice.matter else ""
     return f"Clio bill {invoice.number} (id {invoice.source_id}{matter}) {marker(key)}"[:MAX_PRIVATE_NOTE]
@@ -103,6 +147,8 @@ def invoice_lines(draft: InvoiceDraft, item_ids: Mapping[str, str]) -> list[dict
             detail["UnitPrice"] = line.unit_price
         if line.date:
             detail["ServiceDate"] = line.date.isoformat()
+        if mapped.tax_code is not None:
+            detail["TaxCodeRef"] = {"value": mapped.tax_code}
         entry: dict[str, Any] = {
             "DetailType": "SalesItemLineDetail",
             "Amount": line.amount,
@@ -125,8 +171,214 @@ def invoice_fields(draft: InvoiceDraft, item_ids: Mapping[str, str]) -> dict[str
     }
     if invoice.due_at:
         body["DueDate"] = invoice.due_at.isoformat()
+    if any(mapped.tax_code is not None for mapped in draft.lines):
+        # The ledger computes the tax on top of Clio's pre-tax amounts (non-US companies, §2.7).
+        body["GlobalTaxCalculation"] = TAX_EXCLUDED
     return body
 
 
 def invoice_create_body(draft: InvoiceDraft, item_ids: Mapping[str, str], *, key: str) -> dict[str, Any]:
     return {**invoice_fields(draft, item_ids), "PrivateNote": invoice_note(draft.invoice, key)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Payments, credit memos and applying credits
+
+
+def _settled(lines: Sequence[Settlement]) -> Decimal:
+    return _amount(sum((s.amount for s in lines), Decimal("0.00")))
+
+
+def _linked_line(amount: Decimal, txn_id: str, txn_type: str) -> dict[str, Any]:
+    return {"Amount": _amount(amount), "LinkedTxn": [{"TxnId": txn_id, "TxnType": txn_type}]}
+
+
+def payment_fields(draft: PaymentDraft, deposit_account_id: str | None) -> dict[str, Any]:
+    """The payment fields ledgerlink owns: one line per invoice paid, the total their sum.
+
+    Without a deposit account the field is left out and QBO files the money in Undeposited Funds
+    (§2.8). An update sends every line again: QBO replaces a payment's lines whole (§1.4).
+    """
+    payment = draft.payment
+    body: dict[str, Any] = {
+        "CustomerRef": {"value": draft.customer_id},
+        "TxnDate": payment.date.isoformat(),
+        "TotalAmt": _settled(draft.lines),
+        "Line": [_linked_line(s.amount, s.target_id, "Invoice") for s in draft.lines],
+    }
+    if deposit_account_id is not None:
+        body["DepositToAccountRef"] = {"value": deposit_account_id}
+    if payment.reference and payment.reference.strip():
+        body["PaymentRefNum"] = payment.reference.strip()[:MAX_PAYMENT_REF]
+    return body
+
+
+def payment_create_body(draft: PaymentDraft, deposit_account_id: str | None, *, key: str) -> dict[str, Any]:
+    note = marked_note(f"Clio payment (id {draft.payment.source_id})", key)
+    return {**payment_fields(draft, deposit_account_id), "PrivateNote": note}
+
+
+def credit_memo_fields(draft: CreditNoteDraft, item_id: str, tax_code: str | None) -> dict[str, Any]:
+    """One sales line on the credit's Product/Service for the whole credit, and never a DocNumber.
+
+    ``tax_code`` (non-US companies) is the zero-rate code the line must name: the credit reduces
+    what the client owes by exactly Clio's amount, with no tax computed on top.
+    """
+    credit = draft.credit
+    detail: dict[str, Any] = {"ItemRef": {"value": item_id, "name": draft.item}}
+    if tax_code is not None:
+        detail["TaxCodeRef"] = {"value": tax_code}
+    line: dict[str, Any] = {
+        "DetailType": "SalesItemLineDetail",
+        "Amount": _amount(credit.total),
+        "Description": (credit.description or f"Clio credit note {credit.source_id}")[:MAX_DESCRIPTION],
+        "SalesItemLineDetail": detail,
+    }
+    body: dict[str, Any] = {
+        "CustomerRef": {"value": draft.customer_id},
+        "TxnDate": credit.date.isoformat(),
+        "Line": [line],
+    }
+    if tax_code is not None:
+        body["GlobalTaxCalculation"] = TAX_EXCLUDED
+    return body
+
+
+def credit_memo_create_body(
+    draft: CreditNoteDraft, item_id: str, tax_code: str | None, *, key: str
+) -> dict[str, Any]:
+    credit = draft.credit
+    about = f": {' '.join(credit.description.split())}" if credit.description else ""
+    note = marked_note(f"Clio credit note (id {credit.source_id}){about}", key)
+    return {**credit_memo_fields(draft, item_id, tax_code), "PrivateNote": note}
+
+
+def credit_application_fields(draft: CreditApplicationDraft) -> dict[str, Any]:
+    """A zero-total Payment: a line per invoice credited, and ONE line taking the sum from the credit memo."""
+    lines = [_linked_line(s.amount, s.target_id, "Invoice") for s in draft.lines]
+    lines.append(_linked_line(_settled(draft.lines), draft.credit_target_id, "CreditMemo"))
+    return {
+        "CustomerRef": {"value": draft.customer_id},
+        "TxnDate": draft.credit.date.isoformat(),
+        "TotalAmt": Decimal("0.00"),
+        "Line": lines,
+    }
+
+
+def credit_application_create_body(draft: CreditApplicationDraft, *, key: str) -> dict[str, Any]:
+    note = marked_note(f"Clio credit note (id {draft.credit.source_id}) applied", key)
+    return {**credit_application_fields(draft), "PrivateNote": note}
+
+
+def batch_request_id(keys: Sequence[str]) -> str:
+    """A batch's ``requestid`` (≤ 36 chars): same writes, same id, so a resent batch replays (§3.1, §4)."""
+    digest = hashlib.sha256("\n".join(keys).encode("utf-8")).hexdigest()
+    return f"ll-{digest}"[:MAX_BATCH_REQUEST_ID]
+
+
+# ---------------------------------------------------------------------------------------------
+# What the ledger holds, as neutral views
+
+
+def _text(value: str | None) -> str | None:
+    return (value.strip() or None) if isinstance(value, str) else None
+
+
+def address_of(addr: wire.PhysicalAddress | None) -> Address | None:
+    """A QBO address as the domain's; the street is its lines joined, as Clio keeps one street field."""
+    if addr is None:
+        return None
+    lines = [line for line in (addr.Line1, addr.Line2, addr.Line3, addr.Line4, addr.Line5) if _text(line)]
+    address = Address(
+        street="\n".join(line.strip() for line in lines if line) or None,
+        city=_text(addr.City),
+        province=_text(addr.CountrySubDivisionCode),
+        postal_code=_text(addr.PostalCode),
+        country=_text(addr.Country),
+    )
+    return address if any(vars(address).values()) else None
+
+
+def ledger_customer(record: Mapping[str, Any], *, bare_name: bool = False) -> LedgerCustomer:
+    """A QBO Customer as the sync sees it; ``bare_name`` drops the " (deleted)" of inactive customers."""
+    customer = wire.Customer.model_validate(record)
+    phone = customer.PrimaryPhone.FreeFormNumber if customer.PrimaryPhone else None
+    return LedgerCustomer(
+        id=customer.Id,
+        display_name=customer.name if bare_name else customer.DisplayName,
+        email=_text(customer.email),
+        active=customer.Active,
+        version=customer.SyncToken or None,
+        phone=_text(phone),
+        address=address_of(customer.BillAddr),
+        given_name=_text(customer.GivenName),
+        family_name=_text(customer.FamilyName),
+    )
+
+
+def computed_tax(record: Mapping[str, Any]) -> Decimal | None:
+    """The tax QBO computed on a sales form (``TxnTaxDetail.TotalTax``), to the cent."""
+    detail = wire.TaxDetail.model_validate(record.get("TxnTaxDetail") or {})
+    return _amount(detail.TotalTax) if detail.TotalTax is not None else None
+
+
+def tax_codes(
+    code_rows: Sequence[Mapping[str, Any]], rate_rows: Sequence[Mapping[str, Any]]
+) -> tuple[TaxCode, ...]:
+    """Every tax code with the total percentage of the sales rates it charges."""
+    rates = {rate.Id: rate.RateValue or Decimal(0) for rate in map(wire.TaxRate.model_validate, rate_rows)}
+    codes = []
+    for code in map(wire.TaxCode.model_validate, code_rows):
+        details = code.SalesTaxRateList.TaxRateDetail if code.SalesTaxRateList else []
+        rate = sum((rates.get(d.TaxRateRef.value, Decimal(0)) for d in details), Decimal(0))
+        codes.append(TaxCode(id=code.Id, name=code.Name, rate=rate, active=code.Active))
+    return tuple(codes)
+
+
+def zero_rate_code(codes: Sequence[TaxCode]) -> TaxCode | None:
+    """The company's first active tax code that charges nothing (exempt / zero-rated), if any."""
+    return next((code for code in codes if code.active and code.rate == 0), None)
+
+
+def is_us(country: str | None) -> bool:
+    return country is None or country.strip().upper() in US_COUNTRIES
+
+
+def ledger_settings(
+    preferences: Mapping[str, Any], company_info: Mapping[str, Any], codes: Sequence[TaxCode]
+) -> LedgerSettings:
+    """What a pass needs of the company's settings (§2.15): its numbering and whether it computes tax."""
+    sales = preferences.get("SalesFormsPrefs") or {}
+    tax = preferences.get("TaxPrefs") or {}
+    country = company_info.get("Country")
+    us = is_us(country)
+    return LedgerSettings(
+        custom_numbers=sales.get("CustomTxnNumbers") is True,
+        computes_tax=not us and tax.get("UsingSalesTax") is True,
+        tax_codes=tuple(codes),
+        country="US" if us else str(country).strip().upper(),
+    )
+
+
+def cdc_entities(kinds: Collection[str]) -> list[str]:
+    """The entities one change-data-capture read asks for: customers always, plus the kinds' records."""
+    return list(dict.fromkeys(["Customer", *(CDC_ENTITY[k] for k in kinds if k in CDC_ENTITY)]))
+
+
+def ledger_changes(rows: Mapping[str, Sequence[Mapping[str, Any]]], kinds: Collection[str]) -> LedgerChanges:
+    """Change-data-capture rows as changed customers and, per kind, each record's version (None: deleted)."""
+    customers = tuple(
+        ledger_customer(row, bare_name=True)
+        for row in rows.get("Customer", ())
+        if row.get("status") != "Deleted"
+    )
+    versions: dict[str, dict[str, str | None]] = {}
+    for kind in kinds:
+        entity = CDC_ENTITY.get(kind)
+        if entity is None:
+            continue
+        versions[kind] = {
+            str(row["Id"]): None if row.get("status") == "Deleted" else str(row.get("SyncToken", "")) or None
+            for row in rows.get(entity, ())
+        }
+    return LedgerChanges(customers=customers, versions=versions)

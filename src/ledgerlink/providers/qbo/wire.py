@@ -1,4 +1,5 @@
-"""QBO wire models for what the sync reads (Customer, Item, Invoice, CompanyInfo), and JSON encoding.
+"""QBO wire models for what the sync reads (Customer, Item, Account, Invoice, Payment, CreditMemo, TaxCode,
+TaxRate, CompanyInfo), and JSON encoding.
 
 Models keep unknown properties (``extra="allow"``): Intuit adds fields without a new minor version
 (reference §1.2, §7.10), and a model that drops them would silently lose data on a round trip.
@@ -158,6 +159,13 @@ class LinkedTransaction(WireModel):
     TxnType: str
 
 
+class TaxDetail(WireModel):
+    """``TxnTaxDetail``: the tax the service computed on a sales form (non-US companies, §2.7)."""
+
+    TxnTaxCodeRef: Ref | None = None
+    TotalTax: Decimal | None = None
+
+
 class MemoRef(WireModel):
     value: str | None = None
 
@@ -176,11 +184,101 @@ class Invoice(WireModel):
     PrivateNote: str | None = None
     CustomerMemo: MemoRef | None = None
     LinkedTxn: list[LinkedTransaction] = []
+    TxnTaxDetail: TaxDetail | None = None
+    GlobalTaxCalculation: str | None = None
 
     @property
     def item_lines(self) -> list[InvoiceLine]:
         """The lines the firm entered (the service's computed subtotal line left out)."""
         return [line for line in self.Line if line.DetailType != "SubTotalLineDetail"]
+
+
+class CreditMemo(WireModel):
+    """A credit note: the sales shape of an invoice plus the credit still unapplied (§2.9)."""
+
+    Id: str
+    SyncToken: str
+    MetaData: ModificationMetaData | None = None
+    DocNumber: str | None = None
+    TxnDate: date | None = None
+    CustomerRef: Ref
+    Line: list[InvoiceLine] = []
+    TotalAmt: Decimal = Decimal(0)
+    Balance: Decimal | None = None
+    RemainingCredit: Decimal | None = None
+    PrivateNote: str | None = None
+    TxnTaxDetail: TaxDetail | None = None
+    GlobalTaxCalculation: str | None = None
+
+
+class PaymentLine(WireModel):
+    """An amount of a payment applied to the transactions it links (invoices, credit memos)."""
+
+    Amount: Decimal = Decimal(0)
+    LinkedTxn: list[LinkedTransaction] = []
+
+
+class Payment(WireModel):
+    """A customer payment (§2.8); with TotalAmt 0 it applies credit memos to invoices (§2.9)."""
+
+    Id: str
+    SyncToken: str
+    MetaData: ModificationMetaData | None = None
+    TxnDate: date | None = None
+    CustomerRef: Ref
+    TotalAmt: Decimal = Decimal(0)
+    UnappliedAmt: Decimal | None = None
+    Line: list[PaymentLine] = []
+    DepositToAccountRef: Ref | None = None
+    PaymentRefNum: str | None = None
+    PrivateNote: str | None = None
+
+
+class Account(WireModel):
+    Id: str
+    SyncToken: str
+    Name: str
+    FullyQualifiedName: str | None = None
+    AccountType: str | None = None
+    AccountSubType: str | None = None
+    Active: bool = True
+
+
+class TaxRateUse(WireModel):
+    """One rate a tax code charges (a ``TaxRateDetail`` entry)."""
+
+    TaxRateRef: Ref
+    TaxTypeApplicable: str | None = None
+    TaxOrder: int | None = None
+
+
+class TaxRateList(WireModel):
+    TaxRateDetail: list[TaxRateUse] = []
+
+
+class TaxCode(WireModel):
+    """A sales tax code (read-only through the API): the rates it charges on sales and purchases."""
+
+    Id: str
+    SyncToken: str | None = None
+    Name: str
+    Description: str | None = None
+    Active: bool = True
+    Taxable: bool | None = None
+    TaxGroup: bool | None = None
+    SalesTaxRateList: TaxRateList | None = None
+    PurchaseTaxRateList: TaxRateList | None = None
+
+
+class TaxRate(WireModel):
+    """One tax rate; ``RateValue`` is a percentage (5 means 5%)."""
+
+    Id: str
+    SyncToken: str | None = None
+    Name: str
+    Description: str | None = None
+    RateValue: Decimal | None = None
+    Active: bool = True
 
 
 class CompanyInfo(WireModel):

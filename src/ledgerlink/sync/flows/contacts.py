@@ -3,6 +3,10 @@
 A contact is pushed once it has an approved bill. Before creating, an existing customer (active
 or not) with the same name and a compatible e-mail is linked instead, so the books never get a
 duplicate. A name already held by a vendor or employee is an error with a remedy, not a retry loop.
+
+Once linked, contacts are two-way: :func:`ledgerlink.sync.flows.contact_merge.merge_actions`
+turns this plan's actions for contacts whose customer was edited in the ledger into a field-by-field
+merge. Customers that exist only in the ledger are never pushed to Clio.
 """
 
 from __future__ import annotations

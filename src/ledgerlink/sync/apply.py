@@ -1,0 +1,305 @@
+"""Applying a plan: actions become intents, intents become batched ledger writes, answers become links.
+
+The engine plans; this module carries a plan out for one pass. Writes go to the ledger in batches
+(``BATCH_SIZE`` at most, QBO's ``/batch`` limit), each write under its own intent row whose key is
+the write's idempotency key and the marker on the remote record. Per write:
+
+- the ledger answered with the record → the intent is done and the link saved, in one transaction
+  (a deleted record's link is forgotten instead);
+- the ledger refused it → the intent failed, the refusal is explained and recorded in
+  ``sync_errors``; its neighbours in the batch are unaffected;
+- no answer (network) → every intent of the batch is *uncertain*: the next pass re-reads those
+  records and finds what landed by its marker, so nothing is written twice.
+
+Edits to Clio contacts (two-way contacts) are not ledger writes: they go to the source one by one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ledgerlink import failpoints
+from ledgerlink.domain import ContactEdit
+from ledgerlink.errors import (
+    ApiError,
+    LedgerlinkError,
+    RateLimitedError,
+    RecordError,
+    SystemicError,
+    TransportError,
+)
+from ledgerlink.store import Intent, LinkWrite, Store
+from ledgerlink.sync import tax
+from ledgerlink.sync.flows import contact_merge
+from ledgerlink.sync.plan import WRITES, Action, Op, Tally
+from ledgerlink.sync.ports import InvoiceDraft, Ledger, LedgerWrite, Source, Written
+
+log = logging.getLogger("ledgerlink.sync")
+
+BATCH_SIZE = 30
+WRITEBACK = "contact_writeback"  # action kind: ledger-side contact edits written to Clio
+
+OUTCOME = {
+    Op.CREATE: "created",
+    Op.UPDATE: "updated",
+    Op.LINK: "linked",
+    Op.VOID: "voided",
+    Op.DELETE: "deleted",
+    Op.SKIP: "skipped",
+    Op.FAIL: "failed",
+    Op.BLOCKED: "blocked",
+}
+
+ProgressFn = Callable[[Action, str], None]
+SnapshotFn = Callable[[Action, Written], dict[str, Any] | None]
+
+
+@dataclass
+class PassResult:
+    run_id: int
+    dry_run: bool
+    tally: Tally = field(default_factory=Tally)
+    actions: list[Action] = field(default_factory=list)
+    problems: list[tuple[Action, RecordError]] = field(default_factory=list)
+    notices: list[tuple[Action, str]] = field(default_factory=list)  # done, but worth a bookkeeper's eye
+    warnings: list[str] = field(default_factory=list)  # about the whole company, not one record
+    interrupted: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        """0 clean; 1 when records failed — or, for a dry run, when anything would change (pip-tools)."""
+        if self.dry_run:
+            return 1 if self.problems or self.tally.writes or self.warnings else 0
+        return 1 if self.problems or self.warnings else 0
+
+    @property
+    def status(self) -> str:
+        if self.interrupted:
+            return "interrupted"
+        return "errors" if self.problems or self.warnings else "ok"
+
+
+def chunks(items: Sequence[Action], size: int) -> Iterator[Sequence[Action]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class Applier:
+    """Carries out actions for one pass of one connection, recording every outcome."""
+
+    def __init__(
+        self,
+        *,
+        source: Source,
+        ledger: Ledger,
+        store: Store,
+        connection_id: int,
+        result: PassResult,
+        should_stop: Callable[[], bool],
+        on_progress: ProgressFn,
+        snapshot: SnapshotFn,
+        after_batch: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.source = source
+        self.ledger = ledger
+        self.store = store
+        self.conn = connection_id
+        self.result = result
+        self.should_stop = should_stop
+        self.on_progress = on_progress
+        self.snapshot = snapshot
+        self.after_batch = after_batch
+
+    def apply(self, actions: Sequence[Action]) -> None:
+        """Settle every non-write at once, then send the writes in batches; stop between batches."""
+        for action in actions:
+            if action.op not in WRITES:
+                self._settle(action)
+        writes = [a for a in actions if a.op in WRITES]
+        for batch in chunks(writes, BATCH_SIZE):
+            if self.result.interrupted or self.should_stop():
+                self.result.interrupted = True
+                log.info("stop requested: %d %s write(s) left for the next pass", len(writes), batch[0].kind)
+                return
+            if self.result.dry_run:
+                for action in batch:
+                    self._done(action, OUTCOME[action.op], None)
+                continue
+            ledger_writes = [a for a in batch if a.kind != WRITEBACK]
+            outcomes = self._send(ledger_writes) if ledger_writes else []
+            for action, (outcome, error) in zip(ledger_writes, outcomes, strict=True):
+                self._done(action, outcome, error)
+            for action in batch:
+                if action.kind == WRITEBACK:
+                    self._done(action, *self._write_back(action))
+            self.after_batch()
+
+    # -- outcomes ------------------------------------------------------------------------------
+
+    def _settle(self, action: Action) -> None:
+        """A skip, failure or blocked record: nothing to send, only to record."""
+        error = action.error
+        if not self.result.dry_run:
+            if action.op is Op.SKIP:
+                self.store.resolve_error(self.conn, action.kind, action.source_id)
+            elif error is not None:
+                self.record(action, error)
+        self._done(action, OUTCOME[action.op], error if action.op is not Op.SKIP else None)
+
+    def _done(self, action: Action, outcome: str, error: RecordError | None) -> None:
+        self.result.actions.append(action)
+        self.result.tally.add(action.kind, outcome)
+        if error is not None:
+            self.result.problems.append((action, error))
+        elif action.notice and outcome == OUTCOME[action.op]:
+            self.result.notices.append((action, action.notice))
+        self.on_progress(action, outcome)
+
+    def record(self, action: Action, error: RecordError) -> None:
+        self.store.record_error(
+            self.conn,
+            action.kind,
+            action.source_id,
+            label=action.label,
+            cause=error.cause,
+            message=error.message,
+            remedy=error.remedy,
+            retryable=error.retryable,
+            blocked_by=error.blocked_by,
+            run_id=self.result.run_id,
+        )
+
+    # -- ledger writes -------------------------------------------------------------------------
+
+    def _send(self, batch: Sequence[Action]) -> list[tuple[str, RecordError | None]]:
+        intents = [
+            self.store.begin_intent(self.conn, a.op.value, a.kind, a.source_id, a.content_hash or "")
+            for a in batch
+        ]
+        writes = []
+        for action, intent in zip(batch, intents, strict=True):
+            self.store.mark_intent_sent(intent.key)
+            link = self.store.link(self.conn, action.kind, action.source_id)
+            writes.append(
+                LedgerWrite(
+                    op=action.op.value,
+                    kind=action.kind,
+                    key=intent.key,
+                    payload=action.payload,
+                    target_id=action.target_id,
+                    version=link.version_token if link and link.target_id == action.target_id else None,
+                )
+            )
+        try:
+            answers = self.ledger.write(writes)
+        except RateLimitedError as exc:
+            for intent in intents:
+                self.store.fail_intent(intent.key, str(exc))
+            raise SystemicError(
+                f"{self.ledger.title} kept answering 'too many requests': {exc}",
+                remedy="The API's request budget is spent for now; run again later (cron will).",
+            ) from None
+        except ApiError as exc:
+            if exc.status is not None and exc.status < 500:
+                # The whole call was refused (nothing was written): each record fails with the reason.
+                return [
+                    self._answered(action, intent.key, exc)
+                    for action, intent in zip(batch, intents, strict=True)
+                ]
+            return self._uncertain(batch, intents, exc)
+        except TransportError as exc:
+            return self._uncertain(batch, intents, exc)
+        failpoints.hit("after_ledger_write")
+        return [
+            self._answered(action, intent.key, answer)
+            for action, intent, answer in zip(batch, intents, answers, strict=True)
+        ]
+
+    def _uncertain(
+        self, batch: Sequence[Action], intents: Sequence[Intent], exc: LedgerlinkError
+    ) -> list[tuple[str, RecordError | None]]:
+        """No usable answer (network, or the service failed): the writes may or may not have landed."""
+        error = RecordError(
+            cause="network",
+            message=f"No answer from {self.ledger.title}: {exc}",
+            remedy="Nothing to do: the next pass checks whether it arrived and finishes it without "
+            "a duplicate.",
+        )
+        for action, intent in zip(batch, intents, strict=True):
+            self.store.mark_intent_uncertain(intent.key, str(exc))
+            self.record(action, error)
+        return [("failed", error)] * len(batch)
+
+    def _answered(
+        self, action: Action, key: str, answer: Written | ApiError
+    ) -> tuple[str, RecordError | None]:
+        if isinstance(answer, ApiError):
+            self.store.fail_intent(key, str(answer))
+            error = self.ledger.explain(answer, label=action.label)
+            self.record(action, error)
+            return "failed", error
+        mismatch = _tax_mismatch(action, answer)
+        self.store.complete_intent(
+            key,
+            answer.id,
+            link=LinkWrite(
+                connection_id=self.conn,
+                kind=action.kind,
+                source_id=action.source_id,
+                target_id=answer.id,
+                # A tax mismatch leaves no hash: the bill is planned (and checked) again next pass.
+                content_hash="" if mismatch else action.content_hash or "",
+                version_token=answer.version,
+                snapshot=self.snapshot(action, answer),
+                remove=action.op is Op.DELETE,
+            ),
+        )
+        if mismatch is not None:
+            self.record(action, mismatch)
+            return "failed", mismatch
+        self.store.resolve_error(self.conn, action.kind, action.source_id)
+        return OUTCOME[action.op], None
+
+    # -- Clio write-backs ----------------------------------------------------------------------
+
+    def _write_back(self, action: Action) -> tuple[str, RecordError | None]:
+        assert isinstance(action.payload, ContactEdit)
+        try:
+            contact = self.source.update_contact(action.source_id, action.payload)
+        except LedgerlinkError as exc:
+            if exc.exit_code == 3 and not isinstance(exc, ApiError):
+                raise
+            error = RecordError(
+                cause="clio_refused",
+                message=f"Clio did not take the change made in {self.ledger.title}: {exc}",
+                remedy="Make the change in Clio by hand; ledgerlink then keeps both sides equal.",
+            )
+            self.record(action, error)
+            return "failed", error
+        contact_link = self.store.link(self.conn, "contact", action.source_id)
+        if contact_link is not None:
+            # The Clio side of the merge base is now what Clio holds: the next pass compares with it.
+            self.store.save_link(
+                self.conn,
+                "contact",
+                action.source_id,
+                contact_link.target_id,
+                content_hash=contact_link.content_hash,
+                version_token=contact_link.version_token,
+                snapshot=contact_merge.with_clio(contact_link.snapshot, contact),
+            )
+        self.store.resolve_error(self.conn, action.kind, action.source_id)
+        return "updated", None
+
+
+def _tax_mismatch(action: Action, written: Written) -> RecordError | None:
+    """The ledger computed a different tax than Clio charged: the invoice is an error naming both."""
+    draft = action.payload
+    if not isinstance(draft, InvoiceDraft) or draft.expected_tax is None or written.tax is None:
+        return None
+    if written.tax == draft.expected_tax:
+        return None
+    return tax.tax_mismatch_error(action.label, draft.expected_tax, written.tax)
