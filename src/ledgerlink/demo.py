@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
 
 from ledgerlink.config import load_config
+from ledgerlink.domain import money
 from ledgerlink.sandbox import Sandbox
 from ledgerlink.sandbox import demo_firm as firm
 from ledgerlink.sync.engine import PassResult, ProgressFn
@@ -81,6 +83,7 @@ start_date = 2026-01-01
 time_entries = {_toml(firm.TIME_ITEM)}
 tax = {_toml(firm.TAX_ITEM)}
 interest = {_toml(firm.INTEREST_ITEM)}
+credit_notes = {_toml(firm.CREDIT_ITEM)}
 # No default for expenses: each category is mapped, but "{firm.UNMAPPED_EXPENSE_CATEGORY}"
 # is left out on purpose (the demo shows what an unmapped category looks like).
 
@@ -134,4 +137,24 @@ def run_demo(
             say("Running `ledgerlink sync --once` again against the same state…")
             second = workspace.sync_once(on_progress=progress("Second pass"))
             show(second, qbo.name)
+            say(tie_out(box, workspace, qbo.external_id))
     return first, second
+
+
+def tie_out(box: Sandbox, workspace: Workspace, realm: str) -> str:
+    """The accountant's check: every synced bill's balance in Clio against its invoice's in QuickBooks."""
+    conn = workspace.connection("qbo")
+    links = workspace.store.links(conn.id, "invoice")
+    invoices = {str(i["Id"]): i for i in box.qbo.records(realm, "Invoice")}
+    clio_total = qbo_total = Decimal(0)
+    unequal = 0
+    for bill_id, link in links.items():
+        clio_balance = money(box.clio.get("bill", int(bill_id))["balance"])
+        qbo_balance = money(invoices[link.target_id]["Balance"])
+        clio_total, qbo_total = clio_total + clio_balance, qbo_total + qbo_balance
+        unequal += clio_balance != qbo_balance
+    verdict = "tie out" if unequal == 0 else f"differ on {unequal} invoice(s)"
+    return (
+        f"Receivables {verdict}: {len(links)} synced bills owe {clio_total:,} in Clio and "
+        f"{qbo_total:,} in QuickBooks Online, after payments and credit notes."
+    )

@@ -454,7 +454,11 @@ def test_a_paid_bill_cannot_be_deleted(clio: ClioEmulator) -> None:
 
 def test_the_demo_payments_are_allocations_that_tie_out_every_bill(sandbox: Sandbox) -> None:
     clio = sandbox.clio
-    allocations = clio.records("allocation")
+    allocations = [a for a in clio.records("allocation") if a["parent"]["type"] == "Payment"]
+    credited: dict[int, Decimal] = {}
+    for allocation in clio.records("allocation"):
+        if allocation["parent"]["type"] == "CreditMemo":
+            credited[allocation["bill"]] = credited.get(allocation["bill"], Decimal(0)) + allocation["amount"]
     by_bill: dict[int, Decimal] = {}
     for allocation in allocations:
         by_bill[allocation["bill"]] = by_bill.get(allocation["bill"], Decimal(0)) + allocation["amount"]
@@ -462,5 +466,7 @@ def test_the_demo_payments_are_allocations_that_tie_out_every_bill(sandbox: Sand
     assert len(allocations) > 50
     for bill in clio.records("bill"):
         assert bill["paid"] == by_bill.get(bill["id"], 0), bill["number"]
+        assert bill["credits_issued"] == credited.get(bill["id"], 0), bill["number"]
         assert bill["balance"] == bill["total"] - bill["paid"] - bill["credits_issued"]
         assert (bill["paid_at"] is not None) == (bill["id"] in by_bill)
+    assert credited  # the demo firm has credit notes too

@@ -18,6 +18,7 @@ import pytest
 from ledgerlink.sandbox import FaultRule, Sandbox
 from ledgerlink.sandbox.demo_firm import (
     EXISTING_CUSTOMER_NAME,
+    QBO_ITEMS,
     QBO_REALM_ID,
     VENDOR_CONFLICT_NAME,
 )
@@ -665,7 +666,7 @@ def test_the_demo_chart_of_accounts_has_the_trust_pair(api: Api) -> None:
 
 def test_every_demo_item_is_a_service_with_an_income_account(api: Api) -> None:
     items = api.rows("select * from Item")
-    assert len(items) == 8
+    assert len(items) == len(QBO_ITEMS) == 9
     assert all(item["Type"] == "Service" and item["IncomeAccountRef"]["value"] for item in items)
 
 

@@ -63,6 +63,8 @@ class SmallFirm(Firm):
         expenses: Sequence[str] = (),
         taxable: bool = False,
         secondary_taxable: bool = False,
+        tax_rate: str = "0",
+        secondary_tax_rate: str = "0",
         state: str = "awaiting_payment",
         issued_at: date = ISSUED,
         number: str | None = None,
@@ -77,6 +79,8 @@ class SmallFirm(Firm):
             issued_at=issued_at,
             due_at=issued_at + timedelta(days=30),
             created_at=datetime.combine(issued_at, time(10, 0), UTC),
+            tax_rate=Decimal(tax_rate),
+            secondary_tax_rate=Decimal(secondary_tax_rate),
         )
         for quantity in hours:
             clio.add_line_item(
@@ -120,7 +124,7 @@ class SmallFirm(Firm):
             return workspace.sync_once()
 
 
-def build_small_firm(sandbox: Sandbox, workdir: Path, *, country: str = "US") -> SmallFirm:
+def build_small_firm(sandbox: Sandbox, workdir: Path, *, country: str = "US", extra: str = "") -> SmallFirm:
     """An empty sandbox made into a small firm: Clio account and settings, a QBO company, connected."""
     clio = sandbox.clio
     clio.set_account(1_001, "Whitfield & Ames LLP")
@@ -143,7 +147,7 @@ def build_small_firm(sandbox: Sandbox, workdir: Path, *, country: str = "US") ->
         qbo.add(REALM, "Item", {"Name": name, "Type": "Service", "IncomeAccountRef": {"value": income["Id"]}})
 
     config_path = workdir / "config.toml"
-    config_path.write_text(small_config(sandbox, workdir), encoding="utf-8")
+    config_path.write_text(small_config(sandbox, workdir, extra=extra), encoding="utf-8")
     with Workspace(load_config(config_path)) as workspace:
         workspace.connect("clio", open_url=scripted_browser)
         workspace.connect("qbo", open_url=scripted_browser)

@@ -247,3 +247,67 @@ def test_contact_edits_in_quickbooks_flow_back_to_clio_and_conflicts_keep_clio(s
     assert customer["PrimaryEmailAddr"]["Address"] == "dana@clio.example"
     assert clio.get("contact", dana)["primary_email_address"] == "dana@clio.example"
     assert any("e-mail" in notice or "email" in notice for _action, notice in result.notices)
+
+
+def test_custom_transaction_numbers_off_is_an_error_that_says_which_setting_to_turn_on(
+    small: SmallFirm,
+) -> None:
+    small.sandbox.qbo.set_preference(small.realm, "SalesFormsPrefs", "CustomTxnNumbers", False)
+    dana = small.client("Dana", "Whitfield")
+    small.bill(dana)
+
+    result = small.sync()
+
+    [(_action, error)] = result.problems
+    assert error.cause == "custom_numbers_off"
+    assert "Custom transaction numbers" in error.remedy
+    assert small.qbo("Invoice") == []  # never silently renumbered
+
+
+def test_a_number_quickbooks_has_for_another_customer_is_an_error_never_a_renumbering(
+    small: SmallFirm,
+) -> None:
+    dana, omar = small.client("Dana", "Whitfield"), small.client("Omar", "Haddad")
+    small.bill(omar, number="7001")
+    small.sync()
+    small.bill(dana, number="7001")
+
+    result = small.sync()
+
+    [(_action, error)] = result.problems
+    assert error.cause == "duplicate_number"
+    assert len([i for i in small.qbo("Invoice") if i.get("DocNumber") == "7001"]) == 1
+
+
+def test_a_mapped_expense_category_posts_to_its_product_and_an_unmapped_one_blocks_only_its_bill(
+    empty_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    firm = build_small_firm(empty_sandbox, tmp_path)
+    text = firm.config_path.read_text().replace('expense_entries = "Reimbursable Expenses"\n', "")
+    firm.config_path.write_text(
+        text + '\n[mapping.expense_categories]\n"Filing Fees" = "Reimbursable Expenses"\n'
+    )
+    clio = firm.sandbox.clio
+    filing = clio.add_expense_category(name="Filing Fees")
+    courier = clio.add_expense_category(name="Courier")
+    dana = firm.client("Dana", "Whitfield")
+    bills = {}
+    for name, category in (("filing", filing), ("courier", courier)):
+        bill = firm.bill(dana, hours=())
+        activity = clio.add_activity(
+            type="ExpenseEntry", expense_category=category["id"], date=date(2026, 3, 1),
+            matter=firm.matters[dana], price=Decimal("45.00"), note=name,
+        )  # fmt: skip
+        clio.add_line_item(
+            bill=bill["id"], activity=activity["id"], kind="Expense", description=name,
+            quantity=Decimal(1), price=Decimal("45.00"),
+        )  # fmt: skip
+        bills[name] = firm.clio_bill(bill["id"])
+
+    result = firm.sync()
+
+    [(action, error)] = result.problems
+    assert action.source_id == str(bills["courier"]["id"]) and error.cause == "unmapped_category"
+    assert "Courier" in error.message
+    line = firm.invoice(bills["filing"]["number"])["Line"][0]
+    assert line["SalesItemLineDetail"]["ItemRef"]["name"] == "Reimbursable Expenses"

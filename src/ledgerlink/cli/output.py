@@ -67,7 +67,9 @@ def pass_summary(result: PassResult, *, ledger_title: str, company: str, list_pr
     verb = "Planned" if result.dry_run else "Pass"
     heading = f"{verb} {result.run_id}: Clio → {ledger_title} ({company})"
     kinds = [k for k in KIND_TITLES if k in result.tally.counts] or ["contact", "invoice"]
-    headers = [PLANNED.get(o, o) if result.dry_run else o for o in OUTCOMES]
+    # Columns nobody needs today (no voids, no deletions…) are left out; "created" always shows.
+    outcomes = [o for o in OUTCOMES if o == "created" or any(result.tally.get(k, o) for k in kinds)]
+    headers = [PLANNED.get(o, o) if result.dry_run else o for o in outcomes]
     if is_rich():
         table = Table(title=heading, title_justify="left")
         table.add_column("records")
@@ -75,16 +77,18 @@ def pass_summary(result: PassResult, *, ledger_title: str, company: str, list_pr
             table.add_column(header, justify="right")
         for kind in kinds:
             table.add_row(
-                KIND_TITLES.get(kind, kind), *(_cell(result.tally.get(kind, o), o) for o in OUTCOMES)
+                KIND_TITLES.get(kind, kind), *(_cell(result.tally.get(kind, o), o) for o in outcomes)
             )
         console.print(table)
     else:
         console.print(heading)
         for kind in kinds:
             parts = ", ".join(
-                f"{result.tally.get(kind, o)} {h}" for o, h in zip(OUTCOMES, headers, strict=True)
+                f"{result.tally.get(kind, o)} {h}"
+                for o, h in zip(outcomes, headers, strict=True)
+                if result.tally.get(kind, o)
             )
-            console.print(f"  {KIND_TITLES.get(kind, kind)}: {parts}")
+            console.print(f"  {KIND_TITLES.get(kind, kind)}: {parts or 'nothing to do'}")
     if result.interrupted:
         console.print("Stopped early on request; the next pass picks up where this one stopped.")
     if not result.dry_run and result.tally.writes == 0:

@@ -24,6 +24,7 @@ from ledgerlink.sandbox.clio_http import FIRM_TZ
 from ledgerlink.sandbox.demo_firm import (
     ACTIVITY_CATEGORIES,
     CLIO_ACCOUNT_ID,
+    CREDIT_NOTE_EVERY,
     EXISTING_CUSTOMER_EMAIL,
     EXISTING_CUSTOMER_NAME,
     EXPENSE_CATEGORIES,
@@ -140,6 +141,20 @@ def seed_clio_demo(emu: ClioEmulator) -> None:
     plans = _plan_bills(rng, [(m, names[m["client"]]) for m in matters], users)
     for plan in plans:
         _create_bill(emu, rng, plan, descriptions, categories)
+    _add_credit_notes(emu)
+
+
+def _add_credit_notes(emu: ClioEmulator) -> None:
+    """A courtesy credit of a tenth of the balance on every few unpaid bills (after all bills exist,
+    so the random bills above stay what they always were)."""
+    unpaid = [b for b in emu.records("bill") if b["state"] == "awaiting_payment" and b["balance"] > 100]
+    for bill in unpaid[::CREDIT_NOTE_EVERY]:
+        emu.add_credit_memo(
+            bill["client"],
+            {bill["id"]: (bill["balance"] / 10).quantize(Decimal("0.01"))},
+            date=bill["issued_at"] + timedelta(days=10),
+            description="Courtesy discount",
+        )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ QBO_ITEMS = (
     "Expert Fees",
     "Sales Tax",
     "Interest Charges",
+    "Discounts & Credits",
 )
 TIME_ITEM = "Legal Services"
 ACTIVITY_ITEM_MAP = {"Court Appearance": "Court Appearances"}
@@ -38,6 +39,9 @@ EXPENSE_ITEM_MAP = {
 }
 TAX_ITEM = "Sales Tax"
 INTEREST_ITEM = "Interest Charges"
+CREDIT_ITEM = "Discounts & Credits"
+# Every n-th unpaid bill with a balance gets a courtesy credit note in Clio (the demo shows credits).
+CREDIT_NOTE_EVERY = 9
 
 # A Clio client whose name a QBO vendor already holds (QBO fault 6240 on create).
 VENDOR_CONFLICT_NAME = "Metro Court Reporters LLC"

@@ -32,7 +32,7 @@ from typing import Any
 
 from ledgerlink.config import Config
 from ledgerlink.domain import Contact, CreditNote, Invoice, Payment
-from ledgerlink.errors import LedgerlinkError, LockHeldError, MappingMissingError
+from ledgerlink.errors import LedgerlinkError, LockHeldError, MappingMissingError, RecordError
 from ledgerlink.store import Store
 from ledgerlink.sync import tax
 from ledgerlink.sync.apply import WRITEBACK, Applier, PassResult, ProgressFn
@@ -235,6 +235,7 @@ class SyncPass:
         payments += self._retry_payments(payment_kinds, payments, changes, waiting)
         credits += self._retry_credit_notes(credit_kinds, credits, changes, waiting)
         bills = self._bills_paid(payments, credits, invoices, invoice_links)
+        apply(self._still_blocked(waiting, (*payment_kinds, *credit_kinds), {*payments, *credits}))
 
         # -- credit notes, their applications, payments -----------------------------------------
         money_world = dict(
@@ -366,6 +367,32 @@ class SyncPass:
             if (BLOCKER_KINDS.get(noun, noun), parent) in open_records:
                 waiting.add((error.kind, error.source_id))
         return waiting
+
+    def _still_blocked(
+        self,
+        waiting: Collection[tuple[str, str]],
+        kinds: Sequence[str],
+        read: Collection[Payment | CreditNote],
+    ) -> list[Action]:
+        """Records not read again because their parent failed again: still blocked, and counted so."""
+        seen = {r.source_id for r in read}
+        return [
+            Action(
+                Op.BLOCKED,
+                e.kind,
+                e.source_id,
+                e.label,
+                error=RecordError(
+                    cause=e.cause,
+                    message=e.message,
+                    remedy=e.remedy,
+                    retryable=e.retryable,
+                    blocked_by=e.blocked_by,
+                ),
+            )
+            for e in self.store.open_errors(self.conn)
+            if e.kind in kinds and (e.kind, e.source_id) in waiting and e.source_id not in seen
+        ]
 
     def _changed_payments(self, extra: Collection[str]) -> list[Payment]:
         if not self.config.sync.payments:
