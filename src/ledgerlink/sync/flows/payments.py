@@ -185,12 +185,13 @@ def gate(
             f"({parents.out_of_scope_bills[bill].removeprefix('not synced: ')})",
         )
     if contact_id not in parents.contact_links:
-        parent = parents.failed_contacts.get(contact_id, f"Clio contact {contact_id}")
+        parent = parents.failed_contacts.get(contact_id)
+        why = "could not be synced" if parent else f"is not in {parents.ledger_title} yet"
         return _blocked(
             kind,
             source_id,
             label,
-            f"Waiting for {parent}, which is not in {parents.ledger_title} yet.",
+            f"Waiting for {parent or f'Clio contact {contact_id}'}, which {why}.",
             "Fix the contact (see `ledgerlink errors`); this follows on the next pass.",
             f"contact {contact_id}",
         )
