@@ -27,12 +27,12 @@ import os
 import socket
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from ledgerlink.config import Config
-from ledgerlink.domain import Contact, CreditNote, Invoice, Payment
-from ledgerlink.errors import LedgerlinkError, LockHeldError, MappingMissingError, RecordError
+from ledgerlink.domain import Contact, Invoice
+from ledgerlink.errors import LedgerlinkError, LockHeldError, MappingMissingError
 from ledgerlink.store import Store
 from ledgerlink.sync import tax
 from ledgerlink.sync.apply import WRITEBACK, Applier, PassResult, ProgressFn
@@ -53,27 +53,20 @@ from ledgerlink.sync.ports import (
     Source,
     Written,
 )
+from ledgerlink.sync.reading import (
+    STREAM_ALLOCATIONS,
+    STREAM_BILLS,
+    STREAM_CONTACTS,
+    STREAM_LEDGER,
+    PassReader,
+)
 
 __all__ = ["PassResult", "ProgressFn", "SyncPass"]
 
 log = logging.getLogger("ledgerlink.sync")
 
-OVERLAP = timedelta(minutes=2)
 LOCK_NAME = "sync"
 LOCK_TTL_SECONDS = 15 * 60
-STREAM_BILLS = "clio:bills"
-STREAM_CONTACTS = "clio:contacts"
-STREAM_ALLOCATIONS = "clio:allocations"
-STREAM_LEDGER = "ledger:changes"
-# The words a blocked record's ``blocked_by`` uses for its parent, and the parent's link kind.
-BLOCKER_KINDS = {"bill": invoice_flow.KIND}
-# Link kinds whose ledger-side edits are overwritten with Clio's version (Clio owns them).
-CLIO_OWNED = (
-    invoice_flow.KIND,
-    payment_flow.KIND,
-    credit_flow.KIND,
-    credit_flow.APPLICATION_KIND,
-)
 
 
 @dataclass(frozen=True)
@@ -111,6 +104,9 @@ class SyncPass:
         self.on_progress = on_progress or (lambda action, outcome: None)
         self.since = since  # a one-off backfill: bills issued on or after this date, whatever the cursor
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        self.read = PassReader(
+            source=source, ledger=ledger, store=store, connection_id=connection_id, config=config, since=since
+        )
         self._settings: LedgerSettings | None = None
 
     # -- the pass ------------------------------------------------------------------------------
@@ -184,13 +180,13 @@ class SyncPass:
             states=frozenset(self.config.sync.bill_states),
             start_date=self.since or self.config.sync.start_date,
         )
-        changes = self._ledger_changes()
+        changes = self.read.ledger_changes()
 
-        invoices = self._changed_invoices(extra.get(invoice_flow.KIND, ()))
+        invoices = self.read.changed_invoices(extra.get(invoice_flow.KIND, ()))
         payment_kinds = (payment_flow.KIND,)
         credit_kinds = (credit_flow.KIND, credit_flow.APPLICATION_KIND)
-        payments = self._changed_payments(_ids(extra, payment_kinds))
-        credits = self._changed_credit_notes(_ids(extra, credit_kinds))
+        payments = self.read.changed_payments(_ids(extra, payment_kinds))
+        credits = self.read.changed_credit_notes(_ids(extra, credit_kinds))
 
         # -- contacts --------------------------------------------------------------------------
         known_links = self.store.links(self.conn, contact_flow.KIND)
@@ -198,7 +194,7 @@ class SyncPass:
         wanted = {i.contact_id for i in postable} | {p.contact_id for p in payments if not p.voided}
         wanted |= {c.contact_id for c in credits if not c.voided}
         edited = _edited_customers(changes, known_links)
-        contacts = self._contacts(
+        contacts = self.read.contacts(
             (wanted - set(known_links)) | set(edited), known_links, extra_ids=extra.get(contact_flow.KIND, ())
         )
         contact_actions = self._plan_contacts(contacts, known_links, edited)
@@ -231,11 +227,11 @@ class SyncPass:
         )
         # Payments and credits to try again, read only now: one still waiting for a bill or contact
         # that failed again in this pass would only be blocked again (Clio's budget is small).
-        waiting = self._still_waiting()
-        payments += self._retry_payments(payment_kinds, payments, changes, waiting)
-        credits += self._retry_credit_notes(credit_kinds, credits, changes, waiting)
-        bills = self._bills_paid(payments, credits, invoices, invoice_links)
-        apply(self._still_blocked(waiting, (*payment_kinds, *credit_kinds), {*payments, *credits}))
+        waiting = self.read.still_waiting()
+        payments += self.read.retry_payments(payment_kinds, payments, changes, waiting)
+        credits += self.read.retry_credit_notes(credit_kinds, credits, changes, waiting)
+        bills = self.read.bills_paid(payments, credits, invoices, invoice_links)
+        apply(self.read.still_blocked(waiting, (*payment_kinds, *credit_kinds), {*payments, *credits}))
 
         # -- credit notes, their applications, payments -----------------------------------------
         money_world = dict(
@@ -299,166 +295,6 @@ class SyncPass:
             self.store.set_cursor(self.conn, stream, started)
         if self.since is None:
             self.store.set_cursor(self.conn, STREAM_BILLS, started)
-
-    # -- reading -------------------------------------------------------------------------------
-
-    def _mark(self, stream: str) -> datetime | None:
-        mark = self.store.cursor(self.conn, stream)
-        return mark - OVERLAP if mark else None
-
-    def _ledger_changes(self) -> LedgerChanges | None:
-        """What was edited or deleted in the ledger since the last pass (None on a first pass)."""
-        mark = self._mark(STREAM_LEDGER)
-        if mark is None:
-            return None
-        changes = self.ledger.changes(mark, CLIO_OWNED)
-        if changes is None:
-            log.warning(
-                "%s could not list its changes since the last pass (over 30 days ago, or too many): "
-                "edits made there are not detected this time",
-                self.ledger.title,
-            )
-        return changes
-
-    def _changed_invoices(self, extra_ids: Collection[str]) -> list[Invoice]:
-        start = self.since or self.config.sync.start_date
-        invoices = self.source.changed_invoices(
-            None if self.since else self._mark(STREAM_BILLS),
-            issued_after=start - timedelta(days=1) if start else None,
-        )
-        have = {i.source_id for i in invoices}
-        retry = (self.store.open_error_ids(self.conn, invoice_flow.KIND) | set(extra_ids)) - have
-        if retry:
-            invoices = invoices + self.source.invoices(sorted(retry))
-        return invoices
-
-    def _retry_ids(
-        self,
-        kinds: Sequence[str],
-        have: Collection[str],
-        changes: LedgerChanges | None,
-        waiting: Collection[tuple[str, str]],
-    ) -> list[str]:
-        """Source ids to read again: open errors not still waiting on a failed parent, and records
-        edited or deleted in the ledger since the last pass."""
-        ids: set[str] = set()
-        for kind in kinds:
-            ids |= {
-                e.source_id
-                for e in self.store.open_errors(self.conn, kind)
-                if (kind, e.source_id) not in waiting
-            }
-            if changes is not None:
-                touched = changes.versions.get(kind, {})
-                for source_id, link in self.store.links(self.conn, kind).items():
-                    if link.target_id in touched and touched[link.target_id] != link.version_token:
-                        ids.add(source_id)
-        return sorted(ids - set(have))
-
-    def _still_waiting(self) -> set[tuple[str, str]]:
-        """(kind, id) of blocked records whose blocker (a bill or contact) still has an open error."""
-        errors = self.store.open_errors(self.conn)
-        open_records = {(e.kind, e.source_id) for e in errors}
-        waiting = set()
-        for error in errors:
-            if error.cause != "blocked" or not error.blocked_by:
-                continue
-            noun, _, parent = error.blocked_by.partition(" ")
-            if (BLOCKER_KINDS.get(noun, noun), parent) in open_records:
-                waiting.add((error.kind, error.source_id))
-        return waiting
-
-    def _still_blocked(
-        self,
-        waiting: Collection[tuple[str, str]],
-        kinds: Sequence[str],
-        read: Collection[Payment | CreditNote],
-    ) -> list[Action]:
-        """Records not read again because their parent failed again: still blocked, and counted so."""
-        seen = {r.source_id for r in read}
-        return [
-            Action(
-                Op.BLOCKED,
-                e.kind,
-                e.source_id,
-                e.label,
-                error=RecordError(
-                    cause=e.cause,
-                    message=e.message,
-                    remedy=e.remedy,
-                    retryable=e.retryable,
-                    blocked_by=e.blocked_by,
-                ),
-            )
-            for e in self.store.open_errors(self.conn)
-            if e.kind in kinds and (e.kind, e.source_id) in waiting and e.source_id not in seen
-        ]
-
-    def _changed_payments(self, extra: Collection[str]) -> list[Payment]:
-        if not self.config.sync.payments:
-            return []
-        payments = self.source.changed_payments(self._mark(STREAM_ALLOCATIONS))
-        unread = sorted(set(extra) - {p.source_id for p in payments})
-        return payments + (self.source.payments(unread) if unread else [])
-
-    def _retry_payments(
-        self,
-        kinds: Sequence[str],
-        have: Sequence[Payment],
-        changes: LedgerChanges | None,
-        waiting: Collection[tuple[str, str]],
-    ) -> list[Payment]:
-        if not self.config.sync.payments:
-            return []
-        retry = self._retry_ids(kinds, {p.source_id for p in have}, changes, waiting)
-        return self.source.payments(retry) if retry else []
-
-    def _changed_credit_notes(self, extra: Collection[str]) -> list[CreditNote]:
-        if not self.config.sync.credit_notes:
-            return []
-        credits = self.source.changed_credit_notes(self._mark(STREAM_ALLOCATIONS))
-        unread = sorted(set(extra) - {c.source_id for c in credits})
-        return credits + (self.source.credit_notes(unread) if unread else [])
-
-    def _retry_credit_notes(
-        self,
-        kinds: Sequence[str],
-        have: Sequence[CreditNote],
-        changes: LedgerChanges | None,
-        waiting: Collection[tuple[str, str]],
-    ) -> list[CreditNote]:
-        if not self.config.sync.credit_notes:
-            return []
-        retry = self._retry_ids(kinds, {c.source_id for c in have}, changes, waiting)
-        return self.source.credit_notes(retry) if retry else []
-
-    def _bills_paid(
-        self,
-        payments: Sequence[Payment],
-        credits: Sequence[CreditNote],
-        invoices: Sequence[Invoice],
-        invoice_links: Mapping[str, LinkView],
-    ) -> dict[str, Invoice]:
-        """The bills payments and credits apply to, for labels and scope (unlinked ones read from Clio)."""
-        referenced = {b for p in payments for b in p.bill_ids} | {b for c in credits for b in c.bill_ids}
-        known = {i.source_id: i for i in invoices if i.source_id in referenced}
-        unread = referenced - set(known) - set(invoice_links)
-        if unread:
-            known.update({i.source_id: i for i in self.source.invoices(sorted(unread))})
-        return known
-
-    def _contacts(
-        self, needed: set[str], links: Mapping[str, LinkView], extra_ids: Collection[str]
-    ) -> list[Contact]:
-        changed = self.source.changed_contacts(self._mark(STREAM_CONTACTS))
-        retry = self.store.open_error_ids(self.conn, contact_flow.KIND) | set(extra_ids)
-        retry |= self.store.open_error_ids(self.conn, WRITEBACK)
-        wanted = needed | retry
-        relevant = [c for c in changed if c.source_id in links or c.source_id in wanted]
-        missing = wanted - {c.source_id for c in relevant}
-        if missing:
-            relevant += self.source.contacts(sorted(missing))
-        return relevant
 
     # -- planning ------------------------------------------------------------------------------
 
