@@ -131,12 +131,22 @@ class Application:
     amount: Decimal
 
 
-def _applied(applications: tuple[Application, ...]) -> Decimal:
-    return sum((a.amount for a in applications), Decimal("0.00"))
+class _AppliedToBills:
+    """What payments and credit notes share: amounts applied to bills."""
+
+    applications: tuple[Application, ...]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((a.amount for a in self.applications), Decimal("0.00"))
+
+    @property
+    def bill_ids(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(a.bill_id for a in self.applications))
 
 
 @dataclass(frozen=True)
-class Payment:
+class Payment(_AppliedToBills):
     """Money a client paid against one or more bills: Clio's allocations under one parent Payment.
 
     ``voided`` is true when the payment was deleted or voided in Clio (every allocation voided);
@@ -152,17 +162,9 @@ class Payment:
     voided: bool = False
     updated_at: datetime | None = None
 
-    @property
-    def total(self) -> Decimal:
-        return _applied(self.applications)
-
-    @property
-    def bill_ids(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(a.bill_id for a in self.applications))
-
 
 @dataclass(frozen=True)
-class CreditNote:
+class CreditNote(_AppliedToBills):
     """A Clio credit memo: an amount written off approved bills, applied through allocations."""
 
     source_id: str  # the parent CreditMemo's id
@@ -172,14 +174,6 @@ class CreditNote:
     description: str | None = None
     voided: bool = False
     updated_at: datetime | None = None
-
-    @property
-    def total(self) -> Decimal:
-        return _applied(self.applications)
-
-    @property
-    def bill_ids(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(a.bill_id for a in self.applications))
 
 
 @dataclass(frozen=True)
