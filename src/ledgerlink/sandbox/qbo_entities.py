@@ -182,6 +182,16 @@ def check_books_open(books: Books, txn_date: date) -> None:
 _FORBIDDEN_IN_NAMES = (":", "\t", "\n")
 
 
+def check_unique_name(
+    books: Books, entity: str, record: Mapping[str, Any], record_id: str | None, *, noun: str
+) -> None:
+    """Names within one list (items, accounts, tax lists) are unique, trimmed and case-insensitive (6240)."""
+    wanted = str(record["Name"]).strip().casefold()
+    for other in books.rows(entity):
+        if other.get("Id") != record_id and str(other.get("Name", "")).strip().casefold() == wanted:
+            raise duplicate_name(f"Another {noun} is already using this name. Please use a different name.")
+
+
 def check_name_characters(record: Mapping[str, Any], names: Iterable[str]) -> None:
     for name in names:
         value = record.get(name)
@@ -619,12 +629,7 @@ class AccountType(EntityType):
         if account_type not in ACCOUNT_CLASSIFICATION:
             raise invalid_enumeration("AccountType", account_type)
         record["Classification"] = ACCOUNT_CLASSIFICATION[account_type]
-        wanted = record["Name"].casefold()
-        for other in books.rows("Account"):
-            if other.get("Id") != record_id and str(other.get("Name", "")).casefold() == wanted:
-                raise duplicate_name(
-                    "Another account is already using this name. Please use a different name."
-                )
+        check_unique_name(books, "Account", record, record_id, noun="account")
         record["FullyQualifiedName"] = record["Name"]
         record.setdefault("SubAccount", False)
         record.setdefault("Active", True)
@@ -664,12 +669,7 @@ class ItemType(EntityType):
                 books, "Account", income, label="Accounts", element="IncomeAccountRef"
             )
             record["IncomeAccountRef"] = {"value": income, "name": account["Name"]}
-        wanted = record["Name"].casefold()
-        for other in books.rows("Item"):
-            if other.get("Id") != record_id and str(other.get("Name", "")).casefold() == wanted:
-                raise duplicate_name(
-                    "Another product or service is already using this name. Please use a different name."
-                )
+        check_unique_name(books, "Item", record, record_id, noun="product or service")
         for amount in ("UnitPrice", "PurchaseCost"):
             record[amount] = as_amount(record.get(amount, 0), amount)
         record["FullyQualifiedName"] = record["Name"]
@@ -680,13 +680,6 @@ class ItemType(EntityType):
 
 
 # -- Non-US sales tax: TaxRate and TaxCode (read-only lists, §2.7) -----------------------------
-
-
-def _check_unique_name(books: Books, entity: str, record: Mapping[str, Any], record_id: str | None) -> None:
-    wanted = str(record["Name"]).casefold()
-    for other in books.rows(entity):
-        if other.get("Id") != record_id and str(other.get("Name", "")).casefold() == wanted:
-            raise duplicate_name(f"Another {entity} is already using this name. Please use a different name.")
 
 
 @dataclass(frozen=True)
@@ -706,7 +699,7 @@ class TaxRateType(EntityType):
         previous: Mapping[str, Any] | None,
     ) -> None:
         _require_name(record)
-        _check_unique_name(books, "TaxRate", record, record_id)
+        check_unique_name(books, "TaxRate", record, record_id, noun="TaxRate")
         if record.get("RateValue") is None:
             raise required_parameter("RateValue")
         rate = as_amount(record["RateValue"], "RateValue")
@@ -736,7 +729,7 @@ class TaxCodeType(EntityType):
         previous: Mapping[str, Any] | None,
     ) -> None:
         _require_name(record)
-        _check_unique_name(books, "TaxCode", record, record_id)
+        check_unique_name(books, "TaxCode", record, record_id, noun="TaxCode")
         details = []
         sales_rates = record.get("SalesTaxRateList") or {}
         for order, detail in enumerate(sales_rates.get("TaxRateDetail") or []):

@@ -17,7 +17,7 @@ Edits to Clio contacts (two-way contacts) are not ledger writes: they go to the 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,11 +82,6 @@ class PassResult:
         return "errors" if self.problems or self.warnings else "ok"
 
 
-def chunks(items: Sequence[Action], size: int) -> Iterator[Sequence[Action]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 class Applier:
     """Carries out actions for one pass of one connection, recording every outcome."""
 
@@ -119,10 +114,15 @@ class Applier:
             if action.op not in WRITES:
                 self._settle(action)
         writes = [a for a in actions if a.op in WRITES]
-        for batch in chunks(writes, BATCH_SIZE):
+        for start in range(0, len(writes), BATCH_SIZE):
+            batch = writes[start : start + BATCH_SIZE]
             if self.result.interrupted or self.should_stop():
                 self.result.interrupted = True
-                log.info("stop requested: %d %s write(s) left for the next pass", len(writes), batch[0].kind)
+                log.info(
+                    "stop requested: %d %s write(s) left for the next pass",
+                    len(writes) - start,
+                    batch[0].kind,
+                )
                 return
             if self.result.dry_run:
                 for action in batch:

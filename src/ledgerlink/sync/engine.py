@@ -26,7 +26,7 @@ import logging
 import os
 import socket
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -44,7 +44,6 @@ from ledgerlink.sync.flows import payments as payment_flow
 from ledgerlink.sync.mapping import configured_items
 from ledgerlink.sync.plan import Action, Op
 from ledgerlink.sync.ports import (
-    InvoiceDraft,
     Ledger,
     LedgerChanges,
     LedgerCustomer,
@@ -183,10 +182,8 @@ class SyncPass:
         changes = self.read.ledger_changes()
 
         invoices = self.read.changed_invoices(extra.get(invoice_flow.KIND, ()))
-        payment_kinds = (payment_flow.KIND,)
-        credit_kinds = (credit_flow.KIND, credit_flow.APPLICATION_KIND)
-        payments = self.read.changed_payments(_ids(extra, payment_kinds))
-        credits = self.read.changed_credit_notes(_ids(extra, credit_kinds))
+        payments = self.read.changed(self.read.payments, extra)
+        credits = self.read.changed(self.read.credit_notes, extra)
 
         # -- contacts --------------------------------------------------------------------------
         known_links = self.store.links(self.conn, contact_flow.KIND)
@@ -228,13 +225,16 @@ class SyncPass:
         # Payments and credits to try again, read only now: one still waiting for a bill or contact
         # that failed again in this pass would only be blocked again (Clio's budget is small).
         waiting = self.read.still_waiting()
-        payments += self.read.retry_payments(payment_kinds, payments, changes, waiting)
-        credits += self.read.retry_credit_notes(credit_kinds, credits, changes, waiting)
+        payments += self.read.retries(self.read.payments, payments, changes, waiting)
+        credits += self.read.retries(self.read.credit_notes, credits, changes, waiting)
         bills = self.read.bills_paid(payments, credits, invoices, invoice_links)
-        apply(self.read.still_blocked(waiting, (*payment_kinds, *credit_kinds), {*payments, *credits}))
+        kinds = (*self.read.payments.kinds, *self.read.credit_notes.kinds)
+        read = {p.source_id for p in payments} | {c.source_id for c in credits}
+        apply(self.read.still_blocked(waiting, kinds, read))
 
         # -- credit notes, their applications, payments -----------------------------------------
-        money_world = dict(
+        # What every payment and credit needs about its parents, built (and type-checked) once.
+        parents = payment_flow.SettlingWorld(
             contact_links=contact_links,
             invoice_links=invoice_links,
             unsynced_bills=unsynced,
@@ -249,12 +249,13 @@ class SyncPass:
             versions=changes.versions if changes else {},
             ledger_title=self.ledger.title,
         )
+        shared: dict[str, Any] = {f.name: getattr(parents, f.name) for f in fields(parents)}
         credit_actions = credit_flow.plan_credit_notes(
             credits,
             credit_flow.CreditWorld(
                 links=self.store.links(self.conn, credit_flow.KIND),
                 item=self.config.mapping.credit_notes,
-                **money_world,  # type: ignore[arg-type]
+                **shared,
             ),
         )
         credit_deletions = [a for a in credit_actions if a.op is Op.DELETE]
@@ -268,7 +269,7 @@ class SyncPass:
                 credit_flow.ApplicationWorld(
                     links=self.store.links(self.conn, credit_flow.APPLICATION_KIND),
                     credit_links=credit_links,
-                    **money_world,  # type: ignore[arg-type]
+                    **shared,
                 ),
             )
         )
@@ -278,14 +279,13 @@ class SyncPass:
                 payment_flow.PaymentWorld(
                     links=self.store.links(self.conn, payment_flow.KIND),
                     deposit_account=self.config.mapping.payment_account or None,
-                    **money_world,  # type: ignore[arg-type]
+                    **shared,
                 ),
             )
         )
         apply(credit_deletions)
         apply(endings)
-        for kind in (credit_flow.KIND, credit_flow.APPLICATION_KIND, payment_flow.KIND):
-            self._close_leftovers(leftovers, (kind,))
+        self._close_leftovers(leftovers, (*self.read.payments.kinds, *self.read.credit_notes.kinds))
         if result.interrupted or result.dry_run:
             return
         # High-water marks are the pass start, never later: a change made while this pass was
@@ -396,10 +396,6 @@ class SyncPass:
                 self.store.fail_intent(intent.key, "superseded: resolved by lookup in a later pass")
 
 
-def _ids(extra: Mapping[str, Sequence[str]], kinds: Sequence[str]) -> list[str]:
-    return [source_id for kind in kinds for source_id in extra.get(kind, ())]
-
-
 def _by_kind(pending: Mapping[tuple[str, str], str]) -> dict[str, list[str]]:
     grouped: dict[str, list[str]] = {}
     for kind, source_id in pending:
@@ -446,6 +442,4 @@ def _snapshot(action: Action, written: Written) -> dict[str, Any] | None:
     """What a link remembers of the record beyond its hash (contacts: the base of the two-way merge)."""
     if isinstance(action.payload, Contact):
         return contact_merge.snapshot(action.payload, written.customer)
-    if isinstance(action.payload, InvoiceDraft):
-        return None
     return None

@@ -8,13 +8,15 @@ moved: open errors whose blocker is fixed, unfinished intents, records edited in
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Generic, Protocol, TypeVar
 
 from ledgerlink.config import Config
 from ledgerlink.domain import Contact, CreditNote, Invoice, Payment
 from ledgerlink.errors import RecordError
-from ledgerlink.store import Store
+from ledgerlink.store import Store, SyncError
 from ledgerlink.sync.apply import WRITEBACK
 from ledgerlink.sync.flows import contacts as contact_flow
 from ledgerlink.sync.flows import credit_notes as credit_flow
@@ -41,6 +43,24 @@ CLIO_OWNED = (
 )
 
 
+class _Settled(Protocol):
+    @property
+    def source_id(self) -> str: ...
+
+
+S = TypeVar("S", bound=_Settled)
+
+
+@dataclass(frozen=True)
+class Settlements(Generic[S]):
+    """Payments or credit notes: both are Clio allocations, read and retried alike."""
+
+    kinds: tuple[str, ...]  # their link kinds
+    enabled: bool  # sync.payments / sync.credit_notes
+    changed: Callable[[datetime | None], list[S]]
+    by_ids: Callable[[Collection[str]], list[S]]
+
+
 class PassReader:
     """Reads one pass's records for one connection; ``since`` is a --since backfill date, if any."""
 
@@ -60,6 +80,15 @@ class PassReader:
         self.conn = connection_id
         self.config = config
         self.since = since
+        self.payments = Settlements(
+            (payment_flow.KIND,), config.sync.payments, source.changed_payments, source.payments
+        )
+        self.credit_notes = Settlements(
+            (credit_flow.KIND, credit_flow.APPLICATION_KIND),
+            config.sync.credit_notes,
+            source.changed_credit_notes,
+            source.credit_notes,
+        )
 
     def mark(self, stream: str) -> datetime | None:
         mark = self.store.cursor(self.conn, stream)
@@ -114,27 +143,24 @@ class PassReader:
                         ids.add(source_id)
         return sorted(ids - set(have))
 
-    def still_waiting(self) -> set[tuple[str, str]]:
-        """(kind, id) of blocked records whose blocker (a bill or contact) still has an open error."""
+    def still_waiting(self) -> dict[tuple[str, str], SyncError]:
+        """Blocked records whose blocker (a bill or contact) still has an open error, by (kind, id)."""
         errors = self.store.open_errors(self.conn)
         open_records = {(e.kind, e.source_id) for e in errors}
-        waiting = set()
+        waiting = {}
         for error in errors:
             if error.cause != "blocked" or not error.blocked_by:
                 continue
             noun, _, parent = error.blocked_by.partition(" ")
             if (BLOCKER_KINDS.get(noun, noun), parent) in open_records:
-                waiting.add((error.kind, error.source_id))
+                waiting[(error.kind, error.source_id)] = error
         return waiting
 
+    @staticmethod
     def still_blocked(
-        self,
-        waiting: Collection[tuple[str, str]],
-        kinds: Sequence[str],
-        read: Collection[Payment | CreditNote],
+        waiting: Mapping[tuple[str, str], SyncError], kinds: Collection[str], read: Collection[str]
     ) -> list[Action]:
         """Records not read again because their parent failed again: still blocked, and counted so."""
-        seen = {r.source_id for r in read}
         return [
             Action(
                 Op.BLOCKED,
@@ -149,47 +175,31 @@ class PassReader:
                     blocked_by=e.blocked_by,
                 ),
             )
-            for e in self.store.open_errors(self.conn)
-            if e.kind in kinds and (e.kind, e.source_id) in waiting and e.source_id not in seen
+            for (kind, source_id), e in waiting.items()
+            if kind in kinds and source_id not in read
         ]
 
-    def changed_payments(self, extra: Collection[str]) -> list[Payment]:
-        if not self.config.sync.payments:
+    def changed(self, stream: Settlements[S], extra: Mapping[str, Sequence[str]]) -> list[S]:
+        """Payments (or credit notes) changed since the last pass, and those of unfinished intents."""
+        if not stream.enabled:
             return []
-        payments = self.source.changed_payments(self.mark(STREAM_ALLOCATIONS))
-        unread = sorted(set(extra) - {p.source_id for p in payments})
-        return payments + (self.source.payments(unread) if unread else [])
+        records = stream.changed(self.mark(STREAM_ALLOCATIONS))
+        wanted = {source_id for kind in stream.kinds for source_id in extra.get(kind, ())}
+        unread = sorted(wanted - {r.source_id for r in records})
+        return records + (stream.by_ids(unread) if unread else [])
 
-    def retry_payments(
+    def retries(
         self,
-        kinds: Sequence[str],
-        have: Sequence[Payment],
+        stream: Settlements[S],
+        have: Sequence[S],
         changes: LedgerChanges | None,
         waiting: Collection[tuple[str, str]],
-    ) -> list[Payment]:
-        if not self.config.sync.payments:
+    ) -> list[S]:
+        """Payments (or credit notes) to try again; see :meth:`retry_ids`."""
+        if not stream.enabled:
             return []
-        retry = self.retry_ids(kinds, {p.source_id for p in have}, changes, waiting)
-        return self.source.payments(retry) if retry else []
-
-    def changed_credit_notes(self, extra: Collection[str]) -> list[CreditNote]:
-        if not self.config.sync.credit_notes:
-            return []
-        credits = self.source.changed_credit_notes(self.mark(STREAM_ALLOCATIONS))
-        unread = sorted(set(extra) - {c.source_id for c in credits})
-        return credits + (self.source.credit_notes(unread) if unread else [])
-
-    def retry_credit_notes(
-        self,
-        kinds: Sequence[str],
-        have: Sequence[CreditNote],
-        changes: LedgerChanges | None,
-        waiting: Collection[tuple[str, str]],
-    ) -> list[CreditNote]:
-        if not self.config.sync.credit_notes:
-            return []
-        retry = self.retry_ids(kinds, {c.source_id for c in have}, changes, waiting)
-        return self.source.credit_notes(retry) if retry else []
+        retry = self.retry_ids(stream.kinds, {r.source_id for r in have}, changes, waiting)
+        return stream.by_ids(retry) if retry else []
 
     def bills_paid(
         self,
