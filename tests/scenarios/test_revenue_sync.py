@@ -311,3 +311,80 @@ def test_a_mapped_expense_category_posts_to_its_product_and_an_unmapped_one_bloc
     assert "Courier" in error.message
     line = firm.invoice(bills["filing"]["number"])["Line"][0]
     assert line["SalesItemLineDetail"]["ItemRef"]["name"] == "Reimbursable Expenses"
+
+
+def test_a_bill_voided_after_its_payment_was_deleted_loses_the_payment_first_then_is_voided(
+    small: SmallFirm,
+) -> None:
+    dana = small.client("Dana", "Whitfield")
+    bill = small.bill(dana)
+    clio = small.sandbox.clio
+    allocation = clio.record_payment(bill["id"], amount=Decimal("100.00"))
+    small.sync()
+    # In Clio a bill with payments cannot be voided: the bookkeeper deletes the payment, then voids.
+    clio.delete_payment(allocation["parent"]["id"])
+    clio.void_bill(bill["id"])
+
+    result = small.sync()
+
+    assert result.problems == []
+    assert _payments(small) == []
+    assert small.invoice(bill["number"])["PrivateNote"] == "Voided"
+    assert result.tally.get("payment", "deleted") == 1 and result.tally.get("invoice", "voided") == 1
+
+
+def test_us_tax_per_charge_gives_one_tax_line_per_taxed_charge_and_still_ties_out(
+    empty_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    firm = build_small_firm(empty_sandbox, tmp_path)
+    text = firm.config_path.read_text()
+    assert "[sync]\n" in text
+    firm.config_path.write_text(text.replace("[sync]\n", "[sync]\naggregate_line_item_taxes = false\n"))
+    dana = firm.client("Dana", "Whitfield")
+    bill = firm.bill(dana, hours=("1.3", "2.7", "0.7"), expenses=("19.99",), taxable=True, tax_rate="8.875")
+
+    result = firm.sync()
+
+    assert result.problems == []
+    invoice = firm.invoice(bill["number"])
+    taxes = [
+        line for line in invoice["Line"]
+        if line.get("SalesItemLineDetail", {}).get("ItemRef", {}).get("name") == "Sales Tax"
+    ]  # fmt: skip
+    assert len(taxes) == 4
+    assert sum(money(line["Amount"]) for line in taxes) == money(bill["tax_sum"])
+    assert money(invoice["TotalAmt"]) == money(bill["total"])
+
+
+def test_a_name_and_address_edited_in_quickbooks_reach_the_clio_contact(small: SmallFirm) -> None:
+    dana = small.client("Dana", "Whitfield", "dana@example.com")
+    small.bill(dana)
+    small.sync()
+    [customer] = [c for c in small.qbo("Customer") if c["DisplayName"] == "Dana Whitfield"]
+
+    small.sandbox.qbo.edit(
+        small.realm,
+        "Customer",
+        customer["Id"],
+        GivenName="Dana",
+        FamilyName="Whitfield-Ames",
+        DisplayName="Dana Whitfield-Ames",
+        BillAddr={
+            "Line1": "12 Harbor Street",
+            "City": "Portland",
+            "CountrySubDivisionCode": "ME",
+            "PostalCode": "04101",
+        },
+    )
+    result = small.sync()
+
+    contact = small.sandbox.clio.get("contact", dana)
+    assert contact["last_name"] == "Whitfield-Ames"
+    [address] = contact["addresses"]
+    assert (address["street"], address["city"], address["postal_code"]) == (
+        "12 Harbor Street",
+        "Portland",
+        "04101",
+    )
+    assert result.tally.get("contact_writeback", "updated") == 1
+    assert small.sync().tally.writes == 0  # the merge base now holds both sides: nothing flips back

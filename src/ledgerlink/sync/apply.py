@@ -34,6 +34,7 @@ from ledgerlink.errors import (
 from ledgerlink.store import Intent, LinkWrite, Store
 from ledgerlink.sync import tax
 from ledgerlink.sync.flows import contact_merge
+from ledgerlink.sync.flows import contacts as contact_flow
 from ledgerlink.sync.plan import WRITES, Action, Op, Tally
 from ledgerlink.sync.ports import InvoiceDraft, Ledger, LedgerWrite, Source, Written
 
@@ -279,15 +280,16 @@ class Applier:
             )
             self.record(action, error)
             return "failed", error
-        contact_link = self.store.link(self.conn, "contact", action.source_id)
+        contact_link = self.store.link(self.conn, contact_flow.KIND, action.source_id)
         if contact_link is not None:
-            # The Clio side of the merge base is now what Clio holds: the next pass compares with it.
+            # The Clio side of the merge base, and the hash, are now what Clio holds: the next pass
+            # sees Clio's contact as unchanged instead of sending the ledger its own edit back.
             self.store.save_link(
                 self.conn,
-                "contact",
+                contact_flow.KIND,
                 action.source_id,
                 contact_link.target_id,
-                content_hash=contact_link.content_hash,
+                content_hash=contact_flow.contact_hash(contact),
                 version_token=contact_link.version_token,
                 snapshot=contact_merge.with_clio(contact_link.snapshot, contact),
             )
