@@ -232,6 +232,50 @@ class MappingConfig(_Section):
         return value
 
 
+MAX_TRUST_ACCOUNTS = 15  # seed 000: "up to 15 (inclusive) trust accounts"
+
+
+class TrustAccountConfig(_Section):
+    """One Clio trust account posted to a QBO trust bank / trust liability account pair (seed 000)."""
+
+    clio_account: str  # the Clio trust bank account's name
+    qbo_bank_account: str  # Bank account, detail type Trust Account
+    qbo_liability_account: str  # Other Current Liability, detail type Trust Accounts - Liabilities
+    # "Trust transactions dated on or after"; empty: the day of the first pass that posts this account.
+    start_date: date | None = None
+    include_disbursements: bool = True
+    # "Payments made to Trust Requests and to Bills from a client account".
+    include_trust_payments: bool = True
+    # Post each client's Clio balance from before start_date as one opening journal entry, so the
+    # three-way check ties out; leave off when the books already hold that history.
+    opening_balances: bool = False
+
+    @field_validator("clio_account", "qbo_bank_account", "qbo_liability_account")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must name an account")
+        return value.strip()
+
+
+class TrustConfig(_Section):
+    """Trust sync to QBO: one-way, Clio → QBO, per Clio trust account."""
+
+    accounts: tuple[TrustAccountConfig, ...] = Field(default=(), max_length=MAX_TRUST_ACCOUNTS)
+    # A trust disbursement whose Clio reference starts with this text is posted as a cheque to print
+    # in QBO ("Print Checks") instead of a journal entry; "Pay to: <vendor>" as the first line of
+    # its description makes a QBO vendor the payee (otherwise the client is).
+    cheque_marker: str = "QBO CHECK"
+
+    @field_validator("accounts")
+    @classmethod
+    def _distinct(cls, value: tuple[TrustAccountConfig, ...]) -> tuple[TrustAccountConfig, ...]:
+        names = [a.clio_account.casefold() for a in value]
+        if len(set(names)) != len(names):
+            raise ValueError("a Clio trust account is listed twice")
+        return value
+
+
 class Config(_Section):
     store: StoreConfig = Field(default_factory=StoreConfig)
     secrets: SecretsConfig = Field(default_factory=SecretsConfig)
@@ -240,6 +284,7 @@ class Config(_Section):
     xero: XeroConfig = Field(default_factory=XeroConfig)
     sync: SyncConfig = Field(default_factory=SyncConfig)
     mapping: MappingConfig = Field(default_factory=MappingConfig)
+    trust: TrustConfig = Field(default_factory=TrustConfig)
 
     # Where it was read from; set by load_config.
     source: Path | None = Field(default=None, exclude=True)

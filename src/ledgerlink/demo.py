@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -92,6 +93,17 @@ credit_notes = {_toml(firm.CREDIT_ITEM)}
 
 [mapping.expense_categories]
 {expense}
+
+# Trust sync: Clio's trust account → the QuickBooks trust bank and trust liability accounts.
+# If a bank feed brings trust withdrawals into QuickBooks, turn off include_disbursements and
+# include_trust_payments, or each will be in the books twice (seed 000).
+[[trust.accounts]]
+clio_account = {_toml(firm.CLIO_TRUST_ACCOUNT)}
+qbo_bank_account = {_toml(firm.QBO_TRUST_BANK)}
+qbo_liability_account = {_toml(firm.QBO_TRUST_LIABILITY)}
+start_date = {firm.TRUST_START_DATE}
+include_disbursements = true
+include_trust_payments = true
 """
 
 
@@ -138,7 +150,26 @@ def run_demo(
             second = workspace.sync_once(on_progress=progress("Second pass"))
             show(second, qbo.name)
             say(tie_out(box, workspace, qbo.external_id))
+            for line in trust_tie_out(workspace):
+                say(line)
     return first, second
+
+
+def trust_tie_out(workspace: Workspace) -> list[str]:
+    """The three-way trust check of `ledgerlink report trust`, one line per trust account."""
+    today = datetime.now(UTC).date()
+    lines = []
+    for check in workspace.trust_checks(today, today=today):
+        if check.clean:
+            lines.append(
+                f"Trust ties out three ways: {check.account} holds {check.clio_bank:,} in Clio, "
+                f"{check.ledger_bank:,} in the QuickBooks trust bank account and {check.ledger_liability:,} "
+                f"in its liability account, and each of its {len(check.clients)} clients' balances agree."
+            )
+        else:
+            lines.append(f"Trust does not tie out for {check.account}: " + "; ".join(check.problems))
+    lines.append("  (`ledgerlink report trust` prints this check client by client, against live services.)")
+    return lines
 
 
 def tie_out(box: Sandbox, workspace: Workspace, realm: str) -> str:

@@ -206,3 +206,54 @@ class ContactEdit:
         return all(
             getattr(self, f) is None for f in ("name", "first_name", "last_name", "email", "phone", "address")
         )
+
+
+class TrustKind(StrEnum):
+    """What moved money in or out of a client's trust funds (seed 000's list of trust transactions)."""
+
+    DEPOSIT = "deposit"  # a manual addition of trust funds
+    DISBURSEMENT = "disbursement"  # a manual subtraction (incl. cheques printed through the ledger)
+    TRANSFER_IN = "transfer_in"  # the receiving side of a matter-to-matter transfer
+    TRANSFER_OUT = "transfer_out"  # the paying side of a matter-to-matter transfer
+    REQUEST_PAYMENT = "request_payment"  # a payment made to a trust request (money into trust)
+    BILL_PAYMENT = "bill_payment"  # a revenue bill paid from trust (money out of trust)
+
+    @property
+    def money_in(self) -> bool:
+        return self in (TrustKind.DEPOSIT, TrustKind.TRANSFER_IN, TrustKind.REQUEST_PAYMENT)
+
+
+@dataclass(frozen=True)
+class TrustAccount:
+    """A Clio trust bank account (Clio may hold several, one per bank)."""
+
+    source_id: str
+    name: str
+    balance: Decimal
+    currency: str | None = None
+
+
+@dataclass(frozen=True)
+class TrustTransaction:
+    """One movement of client money in a Clio trust account.
+
+    ``amount`` is positive; :attr:`signed` says which way it moved the client's trust balance.
+    ``client_id`` is ``None`` for a movement of the firm's own (bank interest, a bank charge).
+    """
+
+    source_id: str
+    account_id: str
+    kind: TrustKind
+    date: date
+    amount: Decimal
+    client_id: str | None
+    client_name: str | None = None
+    matter: str | None = None  # the matter's display number
+    description: str | None = None
+    reference: str | None = None  # Clio's "confirmation" (cheque number, wire reference, ...)
+    bill_id: str | None = None  # the trust request or revenue bill it pays
+    updated_at: datetime | None = None
+
+    @property
+    def signed(self) -> Decimal:
+        return self.amount if self.kind.money_in else -self.amount

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Literal
@@ -18,6 +18,7 @@ from ledgerlink.auth.session import ClientAuth, OAuthSession
 from ledgerlink.auth.tokens import Provider as AnyProvider
 from ledgerlink.auth.tokens import TokenSet, TokenStore, open_token_store, provider_name
 from ledgerlink.config import CLIO_REGIONS, ClioConfig, Config, QboConfig, XeroConfig
+from ledgerlink.domain import TrustTransaction
 from ledgerlink.errors import AuthError, ConfigError, UserError
 from ledgerlink.http import RateLimiter
 from ledgerlink.providers.clio.client import ClioClient
@@ -25,8 +26,10 @@ from ledgerlink.providers.clio.source import ClioSource
 from ledgerlink.providers.qbo.client import QboClient
 from ledgerlink.providers.qbo.ledger import QboLedger
 from ledgerlink.providers.xero.connections import XeroTenant, auth_event_id_of, list_tenants
-from ledgerlink.store import Connection, Store
+from ledgerlink.reports.trust import TrustCheck, three_way
+from ledgerlink.store import Connection, Link, Store
 from ledgerlink.sync.engine import PassResult, ProgressFn, SyncPass
+from ledgerlink.sync.trust_setup import resolve as resolve_trust
 
 Provider = Literal["clio", "qbo", "xero"]
 
@@ -381,3 +384,73 @@ class Workspace:
                 since=since,
             )
             return sync.run(dry_run=dry_run)
+
+    # -- reports -------------------------------------------------------------------------------
+
+    def trust_checks(self, as_of: date, *, today: date) -> list[TrustCheck]:
+        """The three-way check of every configured trust account on ``as_of``.
+
+        Against a Xero organisation (which cannot receive trust postings) only Clio's side is checked.
+        """
+        if not self.config.trust.accounts:
+            raise ConfigError(
+                "No trust accounts are configured.",
+                remedy="Add a [[trust.accounts]] entry to the config (see examples/config.toml).",
+            )
+        if self.store.active_connection("qbo") is None and self.store.active_connection("xero") is not None:
+            return self._clio_trust_checks(as_of, today=today)
+        _clio, ledger_conn = self.require_connections()
+        with self.clio_client() as clio, self.qbo_client(ledger_conn.external_id) as qbo:
+            source, ledger = ClioSource(clio), QboLedger(qbo)
+            setups = resolve_trust(self.config, source, ledger, start_date=lambda account: today)
+            customers = {
+                link.target_id: client for client, link in self.store.links(ledger_conn.id, "contact").items()
+            }
+            checks = []
+            for setup in setups:
+                transactions = source.trust_transactions(setup.account.source_id)
+                checks.append(
+                    three_way(
+                        setup.account,
+                        transactions,
+                        ledger.trust_books(setup.bank_account, setup.liability_account, as_of),
+                        customers,
+                        _client_names(transactions, self.store.links(ledger_conn.id, "contact")),
+                        as_of,
+                        today,
+                        ledger.title,
+                    )
+                )
+            return checks
+
+    def _clio_trust_checks(self, as_of: date, *, today: date) -> list[TrustCheck]:
+        self.connection("clio")
+        with self.clio_client() as clio:
+            source = ClioSource(clio)
+            accounts = {a.name.casefold(): a for a in source.trust_accounts()}
+            checks = []
+            for entry in self.config.trust.accounts:
+                account = accounts.get(entry.clio_account.casefold())
+                if account is None:
+                    raise ConfigError(
+                        f"Clio has no open trust account named “{entry.clio_account}”.",
+                        remedy="Fix trust.accounts[].clio_account in the config.",
+                    )
+                transactions = source.trust_transactions(account.source_id)
+                checks.append(
+                    three_way(
+                        account, transactions, None, {}, _client_names(transactions, {}), as_of, today, None
+                    )
+                )
+            return checks
+
+
+def _client_names(transactions: Sequence[TrustTransaction], links: Mapping[str, Link]) -> dict[str, str]:
+    """Clio contact id → name, from the trust ledger (and the names remembered on contact links)."""
+    names = {
+        s: str(link.snapshot["name"])
+        for s, link in links.items()
+        if link.snapshot and link.snapshot.get("name")
+    }
+    names.update({t.client_id: t.client_name for t in transactions if t.client_id and t.client_name})
+    return names

@@ -99,7 +99,8 @@ def test_a_payment_is_a_payment_parent_with_one_allocation_to_the_bill(
 def test_a_payment_out_of_trust_comes_from_the_trust_account(
     empty_sandbox: Sandbox, api: httpx.Client
 ) -> None:
-    _, (bill_id, *_) = _firm(empty_sandbox.clio)
+    contact_id, (bill_id, *_) = _firm(empty_sandbox.clio)
+    empty_sandbox.clio.trust_deposit(contact_id, Decimal("120.00"))
 
     empty_sandbox.clio.record_payment(bill_id, Decimal("120.00"), from_trust=True)
 
@@ -374,7 +375,7 @@ def test_cursor_paging_walks_hundreds_of_allocations(empty_sandbox: Sandbox, api
         {"bill_id": "null"},
         {"order": "amount(asc)"},
         {"fields": "parent{identifier}"},
-        {"fields": "source_bank_account{balance}"},
+        {"fields": "source_bank_account{clio_payment_page_link}"},
     ],
 )
 def test_bad_allocation_parameters_are_a_400(api: httpx.Client, params: dict[str, str]) -> None:

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -94,7 +95,7 @@ def test_contacts_by_id_and_changed_since(demo: Sandbox) -> None:
     assert len(everyone) == len(demo.clio.records("contact")) and nobody == []
 
 
-def _firm_with_bills(box: Sandbox, count: int) -> list[dict[str, object]]:
+def _firm_with_bills(box: Sandbox, count: int) -> list[dict[str, Any]]:
     clio = box.clio
     clio.set_billing_settings(tax_name="Sales Tax", tax_rate=Decimal("8.875"))
     client = clio.add_contact(type="Company", name="Harbor & Pine Realty LLC", is_client=True)
@@ -212,6 +213,7 @@ def test_a_single_payment_is_read_as_a_payment_of_its_bill(firm: Firm) -> None:
 
 
 def test_a_split_payment_over_three_bills_is_one_payment(firm: Firm) -> None:
+    firm.clio.trust_deposit(firm.contact_id, "800.00")
     payment_id = firm.clio.record_split_payment(
         firm.contact_id,
         {firm.bills[0]: "500.00", firm.bills[1]: "100.00", firm.bills[2]: "200.00"},

@@ -22,6 +22,7 @@ from ledgerlink.sandbox.demo_firm import (
     QBO_REALM_ID,
     VENDOR_CONFLICT_NAME,
 )
+from ledgerlink.sandbox.qbo_seed import VENDORS
 
 REALM = QBO_REALM_ID
 
@@ -219,7 +220,7 @@ def test_query_pages_carry_start_position_and_row_count_but_no_total(api: Api) -
 
 
 def test_count_star_answers_total_count_only(api: Api) -> None:
-    assert api.query("SELECT COUNT(*) FROM Vendor").json()["QueryResponse"] == {"totalCount": 3}
+    assert api.query("SELECT COUNT(*) FROM Vendor").json()["QueryResponse"] == {"totalCount": len(VENDORS)}
 
 
 def test_an_empty_result_has_no_entity_key(api: Api) -> None:
@@ -230,7 +231,7 @@ def test_a_posted_query_must_be_application_text(api: Api) -> None:
     ok = api.http.post(
         "/query", content=b"SELECT * FROM Vendor", headers={"Content-Type": "application/text"}
     ).json()
-    assert len(ok["QueryResponse"]["Vendor"]) == 3
+    assert len(ok["QueryResponse"]["Vendor"]) == len(VENDORS)
     wrong = api.http.post(
         "/query", content=b"SELECT * FROM Vendor", headers={"Content-Type": "application/json"}
     )

@@ -12,7 +12,8 @@ import pytest
 from ledgerlink.domain import Address, Application, CreditNote, Payment
 from ledgerlink.errors import ApiError, MappingMissingError, RateLimitedError, ValidationError
 from ledgerlink.providers.qbo import QboClient
-from ledgerlink.providers.qbo.ledger import NO_ZERO_TAX_CODE, QboLedger, segments
+from ledgerlink.providers.qbo.ledger import NO_ZERO_TAX_CODE, QboLedger
+from ledgerlink.providers.qbo.writes import segments
 from ledgerlink.sandbox import FaultRule, Sandbox
 from ledgerlink.sandbox.demo_firm import EXISTING_CUSTOMER_NAME, QBO_REALM_ID, VENDOR_CONFLICT_NAME
 from ledgerlink.sync.ports import (

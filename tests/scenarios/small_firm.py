@@ -172,3 +172,44 @@ credit_notes = "{CREDIT_ITEM}"
 
 def today() -> date:
     return datetime.now(UTC).date()
+
+
+# -- trust ---------------------------------------------------------------------------------------
+
+TRUST_BANK = "Client Trust Account"
+TRUST_LIABILITY = "Client Trust Liability"
+CLIO_TRUST = "IOLTA Trust Account"
+COURT_VENDOR = "Superior Court Clerk"
+TRUST_START = date(2026, 1, 1)
+
+
+def trust_config(*, bank: str = TRUST_BANK, start: date = TRUST_START, extra: str = "") -> str:
+    """A [[trust.accounts]] block for the small firm (appended after its [mapping])."""
+    return f"""
+[[trust.accounts]]
+clio_account = "{CLIO_TRUST}"
+qbo_bank_account = "{bank}"
+qbo_liability_account = "{TRUST_LIABILITY}"
+start_date = {start.isoformat()}
+{extra}"""
+
+
+def build_trust_firm(
+    sandbox: Sandbox, workdir: Path, *, bank_detail: str = "TrustAccounts", trust: str | None = None
+) -> SmallFirm:
+    """The small firm with a Clio trust account and the QBO trust bank, liability and a court vendor."""
+    sandbox.clio.add_bank_account(type="Trust", name=CLIO_TRUST)
+    firm = build_small_firm(sandbox, workdir, extra=trust if trust is not None else trust_config())
+    qbo = sandbox.qbo
+    qbo.add(REALM, "Account", {"Name": TRUST_BANK, "AccountType": "Bank", "AccountSubType": bank_detail})
+    qbo.add(
+        REALM,
+        "Account",
+        {
+            "Name": TRUST_LIABILITY,
+            "AccountType": "Other Current Liability",
+            "AccountSubType": "TrustAccountsLiabilities",
+        },
+    )
+    qbo.add(REALM, "Vendor", {"DisplayName": COURT_VENDOR})
+    return firm

@@ -10,7 +10,7 @@ import pytest
 
 from ledgerlink.demo import scripted_browser
 from ledgerlink.errors import AuthError, UserError
-from ledgerlink.sandbox import FaultRule, Sandbox, demo_firm
+from ledgerlink.sandbox import FaultRule, Sandbox, demo_firm, qbo_seed
 from tests.scenarios.conftest import Firm
 
 OTHER_REALM = "4620816365171111111"
@@ -33,6 +33,7 @@ def _second_company(box: Sandbox) -> None:
             "Item",
             {"Name": item, "Type": "Service", "IncomeAccountRef": {"value": income["Id"]}},
         )
+    qbo_seed.add_trust_accounts(emu, OTHER_REALM)
 
 
 def test_disconnect_revokes_keeps_links_and_reconnecting_resumes_without_resending(firm: Firm) -> None:

@@ -23,7 +23,9 @@ def in_scope_bills(firm: Firm) -> list[dict[str, Any]]:
     return [
         bill
         for bill in firm.sandbox.clio.records("bill")
-        if bill["state"] in ("awaiting_payment", "paid") and _day(bill["issued_at"]) >= START
+        if bill["state"] in ("awaiting_payment", "paid")
+        and _day(bill["issued_at"]) >= START
+        and bill.get("kind") != "trust_kind"  # trust requests are trust money, never invoices
     ]
 
 

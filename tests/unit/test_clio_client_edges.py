@@ -257,6 +257,8 @@ def _nested_model(annotation: Any) -> type[BaseModel] | None:
         (clio_client.EXPENSE_CATEGORY_FIELDS, wire.ClioExpenseCategory),
         (clio_client.BILLING_SETTINGS_FIELDS, wire.ClioBillingSettings),
         (clio_client.ALLOCATION_FIELDS, wire.ClioAllocation),
+        (clio_client.BANK_ACCOUNT_FIELDS, wire.ClioBankAccount),
+        (clio_client.BANK_TRANSACTION_FIELDS, wire.ClioBankTransaction),
     ],
 )
 def test_the_client_asks_for_exactly_the_fields_its_model_reads(fields: str, model: type[BaseModel]) -> None:

@@ -62,4 +62,45 @@ def test_the_example_documents_every_key_of_every_section() -> None:
         assert f"[{section_name}]" in text, section_name
         model = section.annotation
         for key in model.model_fields:  # type: ignore[union-attr]
-            assert re.search(rf"^#? ?{key} =|^\[{section_name}\.{key}\]", text, re.M), f"{section_name}.{key}"
+            assert re.search(rf"^#? ?{key} =|^\[\[?{section_name}\.{key}\]", text, re.M), (
+                f"{section_name}.{key}"
+            )
+
+
+def test_the_example_documents_every_key_of_a_trust_account() -> None:
+    from ledgerlink.config import TrustAccountConfig
+
+    text = EXAMPLE.read_text().split("[[trust.accounts]]", 1)[1]
+    for key in TrustAccountConfig.model_fields:
+        assert re.search(rf"^{key} =", text, re.M), f"trust.accounts[].{key}"
+
+
+def _trust_entry(name: str) -> str:
+    return (
+        f'[[trust.accounts]]\nclio_account = "{name}"\nqbo_bank_account = "Trust"\n'
+        'qbo_liability_account = "Trust Liability"\n'
+    )
+
+
+def test_up_to_fifteen_trust_accounts_and_no_more(tmp_path: Path) -> None:
+    fifteen = "".join(_trust_entry(f"Trust {n}") for n in range(15))
+    assert len(parse_config(fifteen, tmp_path / "c.toml").trust.accounts) == 15
+    with pytest.raises(ConfigError) as caught:
+        parse_config(fifteen + _trust_entry("Trust 15"), tmp_path / "c.toml")
+    assert "trust.accounts" in str(caught.value)
+
+
+def test_a_trust_account_listed_twice_or_unnamed_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as twice:
+        parse_config(_trust_entry("IOLTA") + _trust_entry("iolta"), tmp_path / "c.toml")
+    assert "listed twice" in str(twice.value)
+    with pytest.raises(ConfigError) as blank:
+        parse_config(_trust_entry(" "), tmp_path / "c.toml")
+    assert "clio_account" in str(blank.value)
+
+
+def test_trust_account_defaults_follow_seed_000(tmp_path: Path) -> None:
+    entry = parse_config(_trust_entry("IOLTA"), tmp_path / "c.toml").trust.accounts[0]
+    assert entry.start_date is None  # the day of the first pass
+    assert entry.include_disbursements and entry.include_trust_payments
+    assert not entry.opening_balances

@@ -35,6 +35,8 @@ KIND_TITLES = {
     "credit_note": "Credit notes",
     "credit_application": "Credits applied",
     "payment": "Payments",
+    "trust_posting": "Trust transactions",
+    "trust_cheque": "Trust cheques to print",
 }
 
 # Plain lines are not wrapped when the output is a file or a pipe (cron mail, logs, grep).

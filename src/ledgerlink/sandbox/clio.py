@@ -41,6 +41,42 @@ Assumptions (where the reference is silent; each is the strict reading):
   allocation does not carry its parent's reference.
 - Deleting or voiding a bill (``delete_bill``/``void_bill``) is refused while any valid payment
   or credit is applied to it, credits included (the spec says "no payments recorded").
+
+Assumptions about trust accounting (Clio documents none of this; reference §3.10 says the
+``type``/``transaction_type`` values are undocumented). This is the emulator's own copy: the
+client's reading lives in ``providers/clio/trust_kinds.py`` and is not imported here.
+
+- How each movement is encoded (``amount`` is signed: positive in, negative out;
+  ``funds_in``/``funds_out`` hold its size on their side, the other is 0):
+  a deposit is ``transaction_type`` "Deposit" (funds in); a disbursement "Withdrawal" (funds
+  out); a matter-to-matter transfer is TWO transactions in the same account, both "Transfer",
+  one funds out of the paying client/matter and one funds in to the receiving one; a payment
+  to a trust request is "Payment", funds in, with nested ``bill`` = the trust request (a bill of
+  kind ``trust_kind``) and ``allocation`` = the allocation the payment made; a revenue bill paid
+  from trust is "Payment", funds out, with nested ``bill`` (the revenue bill) and ``allocation``.
+- A payment split over several bills makes one bank transaction per allocation (a transaction
+  names one bill and one allocation). Only trust accounts get bank transactions: a payment into
+  the Operating account makes none, so an operating account's ``balance`` stays 0.
+- A payment to a trust request is a Payment whose allocation goes into the Trust account
+  (``destination_bank_account`` = Trust, no source account).
+- ``current_account_balance`` is the account's running balance after the transaction in ledger
+  order (date, then id); it is recomputed on every change without bumping the other
+  transactions' ``etag``/``updated_at``. A bank account's ``balance`` and
+  ``bank_transactions_count`` follow its transactions, and each change bumps the account.
+- Clio refuses a movement that would take a client's funds in a trust account below zero at
+  any point of that order (a disbursement, transfer-out, bill payment from trust, or an edit or
+  deletion that removes funds): :class:`TrustOverdraft`, Clio's 422 ``RecordInvalid`` (message
+  text invented).
+- A transaction made by a payment is changed through the payment (``edit_payment``,
+  ``delete_payment``), not directly. Editing the amount or date of one leg of a transfer
+  changes both legs; deleting one deletes both. A deleted transaction is gone: absent from
+  lists, 404 by id (no tombstone, reference §6.10).
+- ``type`` and ``source`` of a bank transaction are not emulated (a 400 when asked for), nor
+  the ``type``/``unreconciled_only`` filters; a bank account's ``status`` (opened|closed) is
+  kept but not served as a field (the schema has none). Trust requests are read through
+  ``/bills.json?type=trust``; their amount is kept on the bill (no trust line items served).
+- No write path for bank transactions or trust requests is served (the Python API creates
+  them); the 422 is what the Python API raises.
 """
 
 from __future__ import annotations
@@ -53,7 +89,7 @@ import json
 import math
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import format_datetime, parsedate_to_datetime
@@ -91,6 +127,7 @@ from ledgerlink.sandbox.clio_records import (
     LINE_DERIVED,
     MONEY_FIELDS,
     PAYMENT,
+    TRUST_KIND,
     ZERO,
     as_decimal,
     bill_totals,
@@ -99,6 +136,8 @@ from ledgerlink.sandbox.clio_records import (
     is_valid,
     line_totals,
     round_half_up,
+    running_balances,
+    trust_shortfall,
 )
 from ledgerlink.sandbox.state import SandboxState
 
@@ -120,6 +159,7 @@ _ID_BASE = {
     "payment": 2_600_000,  # kept for the allocations' parent; no v4 path serves payments
     "credit_memo": 3_100_000,
     "allocation": 150_000_000,
+    "bank_transaction": 47_000_000,
 }
 _CONTACT_ITEM_BASE = 70_000_000  # email addresses, phone numbers and addresses of contacts
 USD = {"id": 1, "etag": '"usd"', "code": "USD", "sign": "$"}
@@ -162,7 +202,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     ),
     "bank_account": dict(
         currency="USD", currency_symbol="$", currency_id=1, default_account=False, controlled_account=False,
-        clio_payments_enabled=False,
+        clio_payments_enabled=False, status="opened", balance=ZERO, bank_transactions_count=0,
+    ),
+    "bank_transaction": dict(
+        currency="USD", currency_id=1, exchange_rate=Decimal(1), clio_payments_transaction=False,
+        read_only_confirmation=False, matter=None, bill=None, allocation=None, description=None,
+        confirmation=None,
     ),
     "allocation": dict(
         interest=False, description=None, payment_type=None, has_online_payment=False, destroyable=True,
@@ -200,6 +245,15 @@ class ClioEmulator:
       ``void_credit_memo(credit_memo_id)``
     - ``delete_bill(id)`` (Clio's DELETE: a draft is deleted, an unpaid bill voided) and
       ``void_bill(id)``; ``add_bank_account(type="Operating"|"Trust", name=...)``
+    - trust: ``trust_deposit``/``trust_disbursement(client_id, amount, date=, matter_id=,
+      description=, reference=, account_id=)`` → the bank transaction; ``trust_transfer(from, to,
+      amount, ...)`` → both legs; ``add_trust_request(client_id, amount)`` → the bill;
+      ``pay_trust_request(bill_id, amount=None, date=)`` → the bank transaction;
+      ``edit_bank_transaction(id, amount=, date=, description=, reference=)``;
+      ``delete_bank_transaction(id)`` → what was deleted. Trust helpers use the firm's (default)
+      Trust account unless ``account_id`` names one; ``record_payment(..., from_trust=True)``
+      and ``record_split_payment`` also write the bank transaction out of trust. A movement that
+      would overdraw a client raises :class:`TrustOverdraft`.
     - ``update(kind, id, **changes)``, and ``update_contact``/``update_bill``/``update_line_item``/
       ``update_activity``; ``delete_line_item(id)``
     - ``get(kind, id)`` (a deep copy; KeyError if absent), ``records(kind)`` (deep copies, by id),
@@ -209,7 +263,8 @@ class ClioEmulator:
     allocation's change recomputes its bill and bumps it too. Keys a schema does not name are
     never served (an allocation's ``received_at``, the moment behind its bill's ``paid_at``).
     Payments and credits that a bill cannot take (more than its balance, a bill not approved, a
-    bill of another client) are a ValueError: a seed or test bug.
+    bill of another client, a trust request paid as a bill or the reverse) are a ValueError: a
+    seed or test bug.
     """
 
     def __init__(self, state: SandboxState) -> None:
@@ -387,6 +442,9 @@ class ClioEmulator:
         lines = [self._store["line_item"][line_id] for line_id in self._lines_by_bill[bill_id]]
         for line in lines:
             line.update(line_totals(line, bill["tax_rate"], bill["secondary_tax_rate"]))
+        if bill["kind"] == TRUST_KIND:
+            # A trust request has no time or expense lines: it charges the amount requested.
+            lines = [{"kind": "Trust", "total": bill["trust_amount"]}]
         bill.update(bill_totals(bill, lines, self._bill_allocations(bill_id)))
         self._touch("bill", bill)
 
@@ -441,12 +499,17 @@ class ClioEmulator:
         reference: str | None = None,
         from_trust: bool = False,
     ) -> Record:
-        """A payment of one bill (its whole balance unless ``amount`` is given); its allocation."""
+        """A payment of one bill (its whole balance unless ``amount`` is given); its allocation.
+
+        ``from_trust``: paid out of the client's funds in the firm's Trust account, which also
+        writes the bank transaction (TrustOverdraft when the client's funds are short).
+        """
         with self._lock:
             bill = self._store["bill"][bill_id]
             value = bill["balance"] if amount is None else amount
             received = paid_at or self._now()
-            payment_id = self._pay(bill["client"], {bill_id: value}, received, reference, from_trust)
+            trust = self._bank_account("Trust") if from_trust else None
+            payment_id = self._pay(bill["client"], {bill_id: value}, received, reference, trust_out=trust)
             return copy.deepcopy(
                 self._store["allocation"][self._store["payment"][payment_id]["allocations"][0]]
             )
@@ -462,36 +525,77 @@ class ClioEmulator:
     ) -> int:
         """One payment of a client over several bills (bill id → amount), one allocation each."""
         with self._lock:
-            return self._pay(contact_id, parts, self._moment(date), reference, from_trust)
+            trust = self._bank_account("Trust") if from_trust else None
+            return self._pay(contact_id, parts, self._moment(date), reference, trust_out=trust)
 
     def edit_payment(self, payment_id: int, parts: Mapping[int, Any]) -> None:
         """Change what a payment applies to bills (bill id → new amount); a new bill gets an allocation.
 
-        Only the allocations whose amount changes are bumped; their bills are recomputed.
+        Only the allocations whose amount changes are bumped; their bills are recomputed. A
+        payment out of or into trust changes its bank transactions alike (checked for overdraft
+        before anything changes).
         """
         with self._lock:
             payment = self._store["payment"][payment_id]
             current = {a["bill"]: a for a in self._children(payment) if is_valid(a)}
             if not current:
                 raise ValueError(f"payment {payment_id} was deleted")
+            trust, into = self._payment_trust(payment)
             amounts = self._applicable(
-                payment["contact"], parts, {bill: a["amount"] for bill, a in current.items()}
+                payment["contact"],
+                parts,
+                {bill: a["amount"] for bill, a in current.items()},
+                trust_request=into,
             )
+            added: dict[int, Record] = {}
+            changed: dict[int, Record] = {}
+            if trust is not None:
+                for bill_id, amount in amounts.items():
+                    allocation = current.get(bill_id)
+                    if allocation is None:
+                        added[bill_id] = self._payment_row(trust, bill_id, amount, payment, into=into)
+                    elif allocation["amount"] != amount:
+                        row = self._allocation_transaction(allocation["id"])
+                        changed[row["id"]] = _signed(amount if into else -amount)
+                self._check_trust(trust, added=added.values(), changed=changed)
             for bill_id, amount in amounts.items():
                 allocation = current.get(bill_id)
                 if allocation is None:
-                    payment["allocations"].append(self._allocate(bill_id, amount, payment)["id"])
+                    allocation = self._allocate(bill_id, amount, payment)
+                    payment["allocations"].append(allocation["id"])
+                    if bill_id in added:
+                        self._insert("bank_transaction", {**added[bill_id], "allocation": allocation["id"]})
                 elif allocation["amount"] != amount:
                     allocation["amount"] = amount
                     self._touch("allocation", allocation)
                     self._recompute_bill(bill_id)
+            for row_id, amounts_of_row in changed.items():
+                row = self._store["bank_transaction"][row_id]
+                row.update(amounts_of_row)
+                self._touch("bank_transaction", row)
+            if trust is not None:
+                self._recompute_account(trust)
             payment["amount"] = sum((a["amount"] for a in self._children(payment) if is_valid(a)), ZERO)
             self._touch("payment", payment)
 
     def delete_payment(self, payment_id: int) -> None:
-        """Delete a payment: every allocation of it is voided and its bills owe again."""
+        """Delete a payment: every allocation of it is voided and its bills owe again.
+
+        Its bank transactions (a payment out of or into trust) are deleted with it; deleting a
+        payment into trust whose funds were spent since is a TrustOverdraft.
+        """
         with self._lock:
-            self._void("payment", self._store["payment"][payment_id])
+            payment = self._store["payment"][payment_id]
+            trust, _into = self._payment_trust(payment)
+            rows: list[Record] = []
+            if trust is not None:
+                rows = [self._allocation_transaction(a["id"]) for a in self._children(payment) if is_valid(a)]
+                self._check_trust(trust, removed={row["id"] for row in rows})
+            self._void("payment", payment)
+            for row in rows:
+                del self._store["bank_transaction"][row["id"]]
+            if trust is not None:
+                self._recompute_account(trust)
 
     def add_credit_memo(
         self,
@@ -545,33 +649,55 @@ class ClioEmulator:
         parts: Mapping[int, Any],
         received: datetime,
         reference: str | None,
-        from_trust: bool,
+        *,
+        trust_out: int | None = None,
+        trust_in: int | None = None,
     ) -> int:
-        amounts = self._applicable(contact_id, parts)
-        payment = self._insert(
-            "payment",
-            {
-                "date": received.astimezone(FIRM_TZ).date(),
-                "received_at": received,
-                "amount": sum(amounts.values(), ZERO),
-                "reference": reference,
-                "contact": contact_id,
-                "source_bank_account": self._bank_account("Trust") if from_trust else None,
-                "destination_bank_account": self._bank_account("Operating"),
-                "voided_at": None,
-                "allocations": [],
-            },
-        )
+        """A payment and its allocations; ``trust_out``/``trust_in``: the trust account it comes
+        out of (a bill paid from trust) or goes into (a trust request paid), with its bank
+        transactions, checked for overdraft before anything is written."""
+        amounts = self._applicable(contact_id, parts, trust_request=trust_in is not None)
+        trust = trust_out if trust_out is not None else trust_in
+        values: Record = {
+            "date": received.astimezone(FIRM_TZ).date(),
+            "received_at": received,
+            "amount": sum(amounts.values(), ZERO),
+            "reference": reference,
+            "contact": contact_id,
+            "source_bank_account": trust_out,
+            "destination_bank_account": trust_in if trust_in is not None else self._bank_account("Operating"),
+            "voided_at": None,
+            "allocations": [],
+        }
+        rows: dict[int, Record] = {}
+        if trust is not None:
+            rows = {
+                bill_id: self._payment_row(trust, bill_id, amount, values, into=trust_in is not None)
+                for bill_id, amount in amounts.items()
+            }
+            self._check_trust(trust, added=rows.values())
+        payment = self._insert("payment", values)
         for bill_id, amount in amounts.items():
-            payment["allocations"].append(self._allocate(bill_id, amount, payment)["id"])
+            allocation = self._allocate(bill_id, amount, payment)
+            payment["allocations"].append(allocation["id"])
+            if bill_id in rows:
+                self._insert("bank_transaction", {**rows[bill_id], "allocation": allocation["id"]})
+        if trust is not None:
+            self._recompute_account(trust)
         return int(payment["id"])
 
     def _applicable(
-        self, contact_id: int, parts: Mapping[int, Any], applied: Mapping[int, Decimal] | None = None
+        self,
+        contact_id: int,
+        parts: Mapping[int, Any],
+        applied: Mapping[int, Decimal] | None = None,
+        *,
+        trust_request: bool = False,
     ) -> dict[int, Decimal]:
         """The amounts of ``parts`` as Decimals, once every one of them is checked to fit its bill.
 
         ``applied``: what the same parent already applies to each bill (an edit replaces it).
+        ``trust_request``: the bills are trust requests (paid into trust), else revenue bills.
         """
         if not parts:
             raise ValueError("a payment or credit applies to at least one bill")
@@ -584,6 +710,11 @@ class ClioEmulator:
             room = bill["balance"] + (applied or {}).get(bill_id, ZERO)
             if bill["client"] != contact_id:
                 raise ValueError(f"bill {bill['number']} is not a bill of contact {contact_id}")
+            if (bill["kind"] == TRUST_KIND) != trust_request:
+                what = (
+                    "a trust request (pay_trust_request)" if trust_request is False else "not a trust request"
+                )
+                raise ValueError(f"bill {bill['number']} is {what}")
             if bill["state"] not in APPROVED:
                 raise ValueError(f"bill {bill['number']} is {bill['state']}; only approved bills are paid")
             if amount <= 0:
@@ -630,6 +761,277 @@ class ClioEmulator:
                 allocation["voided_at"] = now
                 self._touch("allocation", allocation)
                 self._recompute_bill(allocation["bill"])
+
+    # -- Python API: trust accounting (bank transactions) -------------------------------------
+
+    def trust_deposit(
+        self,
+        client_id: int,
+        amount: Any,
+        *,
+        date: dt.date | None = None,
+        matter_id: int | None = None,
+        description: str | None = None,
+        reference: str | None = None,
+        account_id: int | None = None,
+    ) -> Record:
+        """Client money into trust ("Deposit"); the bank transaction."""
+        with self._lock:
+            row = self._trust_row(account_id, client_id, matter_id, _positive(amount), "Deposit", date)
+            return self._post_trust([{**row, "description": description, "confirmation": reference}])[0]
+
+    def trust_disbursement(
+        self,
+        client_id: int,
+        amount: Any,
+        *,
+        date: dt.date | None = None,
+        matter_id: int | None = None,
+        description: str | None = None,
+        reference: str | None = None,
+        account_id: int | None = None,
+    ) -> Record:
+        """Client money out of trust ("Withdrawal"); the bank transaction. TrustOverdraft when short."""
+        with self._lock:
+            row = self._trust_row(account_id, client_id, matter_id, -_positive(amount), "Withdrawal", date)
+            return self._post_trust([{**row, "description": description, "confirmation": reference}])[0]
+
+    def trust_transfer(
+        self,
+        from_client_id: int,
+        to_client_id: int,
+        amount: Any,
+        *,
+        from_matter_id: int | None = None,
+        to_matter_id: int | None = None,
+        date: dt.date | None = None,
+        description: str | None = None,
+        account_id: int | None = None,
+    ) -> tuple[Record, Record]:
+        """A matter-to-matter transfer inside one trust account: (the paying leg, the receiving leg)."""
+        with self._lock:
+            value = _positive(amount)
+            out = self._trust_row(account_id, from_client_id, from_matter_id, -value, "Transfer", date)
+            into = self._trust_row(account_id, to_client_id, to_matter_id, value, "Transfer", date)
+            legs = self._post_trust([{**leg, "description": description} for leg in (out, into)])
+            paying, receiving = (self._store["bank_transaction"][leg["id"]] for leg in legs)
+            paying["transfer"], receiving["transfer"] = receiving["id"], paying["id"]
+            return copy.deepcopy(paying), copy.deepcopy(receiving)
+
+    def add_trust_request(self, client_id: int, amount: Any, *, issued_at: dt.date | None = None) -> Record:
+        """A trust request: a bill of kind ``trust_kind`` asking the client to pay ``amount`` into trust."""
+        with self._lock:
+            value = _positive(amount)
+            if client_id not in self._store["contact"]:
+                raise ValueError(f"there is no contact {client_id}")
+            issued = issued_at or self._day(None)
+            bill_id = next(self._ids["bill"])
+            values = {
+                **_defaults("bill"),
+                "id": bill_id,
+                "number": str(bill_id),
+                "type": "ClientBill",
+                "kind": TRUST_KIND,
+                "state": "awaiting_payment",
+                "client": client_id,
+                "issued_at": issued,
+                "due_at": issued + dt.timedelta(days=14),
+                "subject": "Trust request",
+                "trust_amount": value,
+                "interest": interest(),
+            }
+            self._insert("bill", values)
+            self._lines_by_bill[bill_id] = []
+            self._recompute_bill(bill_id)
+            return copy.deepcopy(self._store["bill"][bill_id])
+
+    def pay_trust_request(self, bill_id: int, amount: Any = None, *, date: dt.date | None = None) -> Record:
+        """A payment into trust against a trust request (by default its balance); the bank transaction."""
+        with self._lock:
+            bill = self._store["bill"][bill_id]
+            value = bill["balance"] if amount is None else amount
+            trust = self._bank_account("Trust")
+            payment_id = self._pay(bill["client"], {bill_id: value}, self._moment(date), None, trust_in=trust)
+            allocation_id = self._store["payment"][payment_id]["allocations"][0]
+            return copy.deepcopy(self._allocation_transaction(allocation_id))
+
+    def edit_bank_transaction(
+        self,
+        transaction_id: int,
+        *,
+        amount: Any = None,
+        date: dt.date | None = None,
+        description: str | None = None,
+        reference: str | None = None,
+    ) -> Record:
+        """Change a deposit, disbursement or transfer (``amount`` is the size; its direction stays).
+
+        A transfer's amount and date change on both legs. A payment's transaction is changed
+        through the payment (ValueError here). TrustOverdraft when a client would be short.
+        """
+        with self._lock:
+            row = self._store["bank_transaction"][transaction_id]
+            if row["allocation"] is not None and (amount is not None or date is not None):
+                raise ValueError(f"bank transaction {transaction_id} is a payment's: change the payment")
+            changes: dict[int, Record] = {}
+            for leg in self._legs(row):
+                leg_changes: Record = {}
+                if amount is not None:
+                    leg_changes.update(
+                        _signed(_positive(amount) if leg["amount"] > 0 else -_positive(amount))
+                    )
+                if date is not None:
+                    leg_changes["date"] = self._day(date)
+                changes[leg["id"]] = leg_changes
+            for key, value in (("description", description), ("confirmation", reference)):
+                if value is not None:
+                    changes[transaction_id][key] = value
+            self._check_trust(row["bank_account"], changed=changes)
+            for leg_id, leg_changes in changes.items():
+                if leg_changes:
+                    leg = self._store["bank_transaction"][leg_id]
+                    leg.update(leg_changes)
+                    self._touch("bank_transaction", leg)
+            self._recompute_account(row["bank_account"])
+            return copy.deepcopy(row)
+
+    def delete_bank_transaction(self, transaction_id: int) -> list[Record]:
+        """Delete a deposit, disbursement or transfer (both legs); what was deleted.
+
+        A payment's transaction goes with its payment (``delete_payment``; ValueError here).
+        TrustOverdraft when the funds it brought in were spent since.
+        """
+        with self._lock:
+            row = self._store["bank_transaction"][transaction_id]
+            if row["allocation"] is not None:
+                raise ValueError(f"bank transaction {transaction_id} is a payment's: delete the payment")
+            legs = self._legs(row)
+            self._check_trust(row["bank_account"], removed={leg["id"] for leg in legs})
+            for leg in legs:
+                del self._store["bank_transaction"][leg["id"]]
+            self._recompute_account(row["bank_account"])
+            return [copy.deepcopy(leg) for leg in legs]
+
+    def _legs(self, row: Record) -> list[Record]:
+        """A transaction, and the other leg when it is one side of a transfer."""
+        other = row.get("transfer")
+        return [row] if other is None else [row, self._store["bank_transaction"][other]]
+
+    def _day(self, day: dt.date | None) -> dt.date:
+        """A transaction's date: the given one, else today in the firm's time zone."""
+        if isinstance(day, datetime):
+            return day.astimezone(FIRM_TZ).date()
+        return day if day is not None else self._now().astimezone(FIRM_TZ).date()
+
+    def _trust_account(self, account_id: int | None) -> int:
+        if account_id is None:
+            return self._bank_account("Trust")
+        account = self._store["bank_account"].get(account_id)
+        if account is None or account["type"] != "Trust":
+            raise ValueError(f"bank account {account_id} is not a Trust account of the firm")
+        return account_id
+
+    def _trust_row(
+        self,
+        account_id: int | None,
+        client_id: int,
+        matter_id: int | None,
+        signed: Decimal,
+        transaction_type: str,
+        day: dt.date | None,
+    ) -> Record:
+        """A new bank transaction's fields (not yet stored), once its client and matter are checked."""
+        account = self._trust_account(account_id)
+        if client_id not in self._store["contact"]:
+            raise ValueError(f"there is no contact {client_id}")
+        if matter_id is not None:
+            matter = self._store["matter"].get(matter_id)
+            if matter is None or matter["client"] != client_id:
+                raise ValueError(f"matter {matter_id} is not a matter of contact {client_id}")
+        return {
+            **_defaults("bank_transaction"),
+            "bank_account_id": account,
+            "bank_account": account,
+            "client": client_id,
+            "matter": matter_id,
+            "transaction_type": transaction_type,
+            "date": self._day(day),
+            **_signed(signed),
+        }
+
+    def _post_trust(self, rows: list[Record]) -> list[Record]:
+        """Store new transactions of one account once no client would be overdrawn; copies of them."""
+        account = rows[0]["bank_account"]
+        self._check_trust(account, added=rows)
+        stored = [self._insert("bank_transaction", row) for row in rows]
+        self._recompute_account(account)
+        return [copy.deepcopy(row) for row in stored]
+
+    def _payment_row(
+        self, account: int, bill_id: int, amount: Decimal, payment: Record, *, into: bool
+    ) -> Record:
+        """The bank transaction a payment makes in trust for one bill (its allocation set on storing)."""
+        bill = self._store["bill"][bill_id]
+        return {
+            **_defaults("bank_transaction"),
+            "bank_account_id": account,
+            "bank_account": account,
+            "client": bill["client"],
+            "matter": (bill["matters"] or [None])[0],
+            "bill": bill_id,
+            "transaction_type": "Payment",
+            "date": payment["date"],
+            "confirmation": payment["reference"],
+            **_signed(amount if into else -amount),
+        }
+
+    def _payment_trust(self, payment: Record) -> tuple[int | None, bool]:
+        """The trust account a payment moves money out of or into, and whether into (else out)."""
+        if payment["source_bank_account"] is not None:
+            return payment["source_bank_account"], False
+        destination = self._store["bank_account"][payment["destination_bank_account"]]
+        return (destination["id"], True) if destination["type"] == "Trust" else (None, False)
+
+    def _allocation_transaction(self, allocation_id: int) -> Record:
+        return next(r for r in self._store["bank_transaction"].values() if r["allocation"] == allocation_id)
+
+    def _account_rows(self, account_id: int) -> list[Record]:
+        return [r for r in self._store["bank_transaction"].values() if r["bank_account"] == account_id]
+
+    def _check_trust(
+        self,
+        account_id: int,
+        *,
+        added: Iterable[Record] = (),
+        changed: Mapping[int, Record] | None = None,
+        removed: Collection[int] = frozenset(),
+    ) -> None:
+        """Raise TrustOverdraft when the account's transactions after this change would overdraw a client."""
+        proposed = [
+            {**row, **(changed or {}).get(row["id"], {})}
+            for row in self._account_rows(account_id)
+            if row["id"] not in removed
+        ]
+        shortfall = trust_shortfall([*proposed, *({**row, "id": None} for row in added)])
+        if shortfall is None:
+            return
+        client_id, day, balance = shortfall
+        name = self._store["contact"][client_id]["name"]
+        account = self._store["bank_account"][account_id]["name"]
+        raise TrustOverdraft(
+            f"Insufficient trust funds: {name} would hold {balance:.2f} in {account} on {day.isoformat()}."
+            " A client's trust balance cannot go below zero."
+        )
+
+    def _recompute_account(self, account_id: int) -> None:
+        """Running balances of the account's transactions, its balance and count; bumps the account."""
+        rows = self._account_rows(account_id)
+        balance = ZERO
+        for row, balance in running_balances(rows):
+            self._store["bank_transaction"][row["id"]]["current_account_balance"] = balance
+        account = self._store["bank_account"][account_id]
+        account.update(balance=balance, bank_transactions_count=len(rows))
+        self._touch("bank_account", account)
 
     def update(self, kind: str, record_id: int, **changes: Any) -> Record:
         """Apply ``changes`` to one record, keep derived amounts consistent, bump updated_at and etag."""
@@ -756,6 +1158,25 @@ class ClioEmulator:
             raise bad_request("The request body must be an object with a data object")
         self.update("contact", contact_id, **contact_changes(record, payload["data"], self._new_item_id))
         return json_response({"data": render(record, SCHEMAS["contact"], selection, self._lookup)})
+
+
+class TrustOverdraft(ClioHttpError, ValueError):
+    """A movement that would take a client's trust funds below zero: Clio's 422 (see the assumptions)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(422, "RecordInvalid", message)
+
+
+def _positive(amount: Any) -> Decimal:
+    value = as_decimal(amount)
+    if value <= 0:
+        raise ValueError(f"a trust amount is positive, not {value}")
+    return value
+
+
+def _signed(amount: Decimal) -> Record:
+    """A bank transaction's amount fields for a signed amount (positive in, negative out)."""
+    return {"amount": amount, "funds_in": max(amount, ZERO), "funds_out": max(-amount, ZERO)}
 
 
 def _defaults(kind: str) -> dict[str, Any]:

@@ -13,10 +13,10 @@ The rules, from the reference (clio.md §1.2, "D-fields"):
   fields) but braces at that second level → 400.
 
 Scalar field names are those of the ``*_base`` schemas of the official OpenAPI spec (S1); the
-relations are those of the full schemas. Relations (and a few scalars, such as a bank account's
-running ``balance``) the sandbox keeps no data for are listed as ``unmodelled``: asking for them
-is a 400 that says the sandbox does not emulate them, never a silent null, so a client never
-passes here because the emulator was lenient.
+relations are those of the full schemas. Relations (and a few scalars, such as a bank
+transaction's undocumented ``type`` and ``source``) the sandbox keeps no data for are listed as
+``unmodelled``: asking for them is a 400 that says the sandbox does not emulate them, never a
+silent null, so a client never passes here because the emulator was lenient.
 """
 
 from __future__ import annotations
@@ -318,12 +318,28 @@ SCHEMAS: dict[str, Schema] = {
         _names(
             "id etag name type currency currency_symbol currency_id default_account account_number"
             " transit_number swift institution domicile_branch holder general_ledger_number"
-            " controlled_account clio_payments_enabled created_at updated_at"
+            " controlled_account clio_payments_enabled created_at updated_at balance bank_transactions_count"
         ),
         ("id", "etag", "name", "type"),
-        unmodelled=_names(
-            "balance bank_transactions_count clio_payment_page_link clio_payment_page_qr_code user"
+        unmodelled=_names("clio_payment_page_link clio_payment_page_qr_code user"),
+    ),
+    "bank_transaction": Schema(
+        "BankTransaction",
+        _names(
+            "id etag created_at updated_at bank_account_id confirmation date amount currency currency_id"
+            " description exchange_rate transaction_type funds_in funds_out clio_payments_transaction"
+            " current_account_balance read_only_confirmation"
         ),
+        ("id", "etag", "date", "amount"),
+        {
+            "bank_account": Nested("bank_account", ref="bank_account"),
+            "client": Nested("contact", ref="contact"),
+            "matter": Nested("matter", ref="matter"),
+            "bill": Nested("bill", ref="bill"),
+            "allocation": Nested("allocation", ref="allocation"),
+        },
+        # Values Clio does not document and ledgerlink does not read: refused, never invented.
+        _names("type source"),
     ),
 }
 

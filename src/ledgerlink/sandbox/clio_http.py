@@ -226,6 +226,12 @@ def _parent_type(name: str, text: str) -> Predicate:
     return lambda record: record["parent"]["type"] == wanted
 
 
+def _bank_account_type(name: str, text: str) -> Predicate:
+    # The filter names the account class, the field holds the short type (reference §3.10, §6.8).
+    wanted = _parse_enum(name, text, ("OperatingAccount", "TrustAccount")).removesuffix("Account")
+    return lambda record: record.get("type") == wanted
+
+
 def _allocation_status(name: str, text: str) -> Predicate:
     valid = _parse_enum(name, text, ("valid", "invalid")) == "valid"
     return lambda record: is_valid(record) == valid
@@ -326,6 +332,20 @@ LISTINGS: dict[str, Listing] = {
         ("id", "date"),
         default_order="date",
     ),
+    "bank_accounts": Listing(
+        "bank_account",
+        {"type": _bank_account_type, "status": _enum_is("status", ("opened", "closed"))},
+        ("id", "name", "type", "updated_at"),
+    ),
+    "bank_transactions": Listing(
+        "bank_transaction",
+        {
+            "bank_account_id": _ref_is("bank_account", nullable=False),
+            "client_id": _ref_is("client", nullable=False),
+            "matter_id": _ref_is("matter", nullable=False),
+        },
+        ("id", "date"),
+    ),
     "expense_categories": Listing(
         "expense_category",
         {
@@ -346,6 +366,8 @@ SHOWABLE = {
     "expense_categories": "expense_category",
     "allocations": "allocation",
     "credit_memos": "credit_memo",
+    "bank_accounts": "bank_account",
+    "bank_transactions": "bank_transaction",
 }
 COMMON_LIST_PARAMS = frozenset(
     {"fields", "limit", "order", "offset", "page_token", "ids[]", "updated_since", "created_since"}

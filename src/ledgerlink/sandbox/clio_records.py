@@ -12,12 +12,17 @@ here is the whole contract between the emulator and every test that adds up a bi
   ``credits_issued`` likewise for CreditMemo parents, ``paid_at`` the moment the latest valid
   payment was received; ``balance = total − paid − credits_issued``; an approved bill is ``paid``
   exactly when its balance is zero.
+
+Trust ledgers (bank transactions) follow their own rules: a transaction's ``amount`` is signed
+(``funds_in − funds_out``); an account's ``balance`` is the sum of its transactions' amounts, and
+each ``current_account_balance`` the running sum in ledger order (date, then id); no client's
+balance in an account may be below zero at any point of that order (:func:`trust_shortfall`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -53,6 +58,7 @@ MONEY_FIELDS = frozenset(
 PAYMENT = "Payment"
 CREDIT_MEMO = "CreditMemo"
 PARENT_TYPES = (PAYMENT, CREDIT_MEMO)
+TRUST_KIND = "trust_kind"  # the bill kind of a trust request
 
 
 def round_half_up(value: Decimal) -> Decimal:
@@ -193,3 +199,39 @@ def contact_summary(contact: Mapping[str, Any]) -> dict[str, Any]:
         primary = next((item for item in contact.get(plural) or () if item.get("primary")), None)
         summary[singular] = primary[key] if primary else None
     return summary
+
+
+def _ledger_order(row: Mapping[str, Any]) -> tuple[date, float]:
+    """Date, then id; a proposed row (no id yet) comes after every existing row of its day."""
+    return row["date"], float("inf") if row.get("id") is None else float(row["id"])
+
+
+def in_ledger_order(rows: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return sorted(rows, key=_ledger_order)
+
+
+def running_balances(rows: Iterable[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], Decimal]]:
+    """Each transaction of one account with the account's balance after it, in ledger order."""
+    balance = ZERO
+    out = []
+    for row in in_ledger_order(rows):
+        balance += as_decimal(row["amount"])
+        out.append((row, balance))
+    return out
+
+
+def trust_shortfall(rows: Iterable[Mapping[str, Any]]) -> tuple[Any, date, Decimal] | None:
+    """The first (client, date, balance) at which a client's funds in one account would be negative.
+
+    ``None`` when every client's running balance stays at or above zero. Transactions without a
+    client (the firm's own: interest, bank charges) are not a client's funds.
+    """
+    balances: dict[Any, Decimal] = {}
+    for row in in_ledger_order(rows):
+        client = row.get("client")
+        if client is None:
+            continue
+        balances[client] = balances.get(client, ZERO) + as_decimal(row["amount"])
+        if balances[client] < 0:
+            return client, row["date"], balances[client]
+    return None

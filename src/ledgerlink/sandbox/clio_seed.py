@@ -7,6 +7,13 @@ without email, a client whose name is already a QBO vendor, a client that alread
 bills in every state, an unmapped expense category, zero and negative lines, an empty approved
 bill, a bill number longer than QBO's 21 characters, bills issued in 2025, and contacts that
 were never billed.
+
+Its trust account ("IOLTA Trust Account") holds a year of client money: retainer deposits for
+eight clients, disbursements, a matter-to-matter transfer between two clients, two paid trust
+requests, two revenue bills paid from trust (bills the revenue demo pays anyway: paid from trust
+instead of directly), a deposit corrected after it was entered, and two cheques printed through
+QuickBooks (one to a court vendor, one returning a retainer to its client). Every client's trust
+balance stays at or above zero at every point.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from ledgerlink.sandbox.clio import ClioEmulator
@@ -24,11 +31,13 @@ from ledgerlink.sandbox.clio_http import FIRM_TZ
 from ledgerlink.sandbox.demo_firm import (
     ACTIVITY_CATEGORIES,
     CLIO_ACCOUNT_ID,
+    CLIO_TRUST_ACCOUNT,
     CREDIT_NOTE_EVERY,
     EXISTING_CUSTOMER_EMAIL,
     EXISTING_CUSTOMER_NAME,
     EXPENSE_CATEGORIES,
     FIRM_NAME,
+    TRUST_CHEQUE_VENDOR,
     UNMAPPED_EXPENSE_CATEGORY,
     VENDOR_CONFLICT_NAME,
 )
@@ -113,6 +122,44 @@ CITIES = (
 )  # fmt: skip
 STREETS = ("Maple Avenue", "Hudson Street", "Park Place", "Elm Street", "Riverside Drive", "Court Street")
 
+# Trust: (client name, date, amount, description, reference) of the retainers deposited first.
+TRUST_RETAINERS: tuple[tuple[str, date, str, str, str], ...] = (
+    ("Samuel Okafor", date(2026, 1, 12), "5000.00", "Retainer deposit", "WIRE 260112-0417"),
+    ("Rebecca Lindqvist", date(2026, 1, 20), "3500.00", "Retainer deposit", "CHK 2231"),
+    ("Tomás Herrera", date(2026, 2, 3), "7500.00", "Settlement funds received", "WIRE 260203-1180"),
+    ("Aisha Rahman", date(2026, 2, 10), "2000.00", "Retainer deposit", "CHK 5120"),
+    ("Jonathan Pryce", date(2026, 2, 17), "12000.00", "Escrow deposit for closing", "WIRE 260217-0932"),
+    ("Harbor & Pine Realty LLC", date(2026, 2, 24), "15000.00", "Retainer deposit", "ACH 88213"),
+    ("Northgate Logistics Inc.", date(2026, 3, 2), "4000.00", "Retainer deposit", "CHK 10442"),
+    ("Caldwell Family Trust", date(2026, 3, 9), "6000.00", "Retainer deposit", "WIRE 260309-2210"),
+)
+# (client name, issued, paid, amount) of the trust requests the clients paid.
+TRUST_REQUESTS = (
+    ("Aisha Rahman", date(2026, 3, 16), date(2026, 3, 20), "1500.00"),
+    ("Northgate Logistics Inc.", date(2026, 4, 6), date(2026, 4, 13), "2500.00"),
+)
+# (client name, date, amount, description, reference) of money paid out of trust.
+TRUST_DISBURSEMENTS = (
+    ("Tomás Herrera", date(2026, 3, 5), "4500.00", "Settlement disbursement to client", "CHK 3051"),
+    ("Jonathan Pryce", date(2026, 4, 15), "8000.00", "Closing funds to title company", "WIRE 260415-0071"),
+    (
+        "Samuel Okafor",
+        date(2026, 5, 4),
+        "350.00",
+        f"Pay to: {TRUST_CHEQUE_VENDOR}\nFiling fee",
+        "QBO CHECK 1001",
+    ),
+    ("Caldwell Family Trust", date(2026, 6, 2), "650.00", "Appraisal fee", "CHK 3077"),
+    ("Rebecca Lindqvist", date(2026, 6, 12), "1200.00", "Return of unused retainer", "QBO CHECK 1002"),
+)
+# (from client, to client, date, amount, description): a matter-to-matter transfer.
+TRUST_TRANSFER = (
+    "Caldwell Family Trust", "Harbor & Pine Realty LLC", date(2026, 5, 18), "750.00",
+    "Transfer between matters: shared appraisal costs",
+)  # fmt: skip
+# Revenue bills paid from trust: the first paid bills of retainer clients issued in this window.
+TRUST_BILLS_FROM, TRUST_BILLS_TO, TRUST_BILLS = date(2026, 4, 1), date(2026, 9, 30), 2
+
 
 @dataclass
 class _BillPlan:
@@ -123,6 +170,7 @@ class _BillPlan:
     lines: list[dict[str, Any]] = field(default_factory=list)
     taxable: bool = False
     interest: Decimal = Decimal(0)
+    from_trust: bool = False
 
 
 def seed_clio_demo(emu: ClioEmulator) -> None:
@@ -139,9 +187,12 @@ def seed_clio_demo(emu: ClioEmulator) -> None:
     matters = _seed_matters(emu, rng, clients, users)
     names = {client["id"]: client["name"] for client in clients}
     plans = _plan_bills(rng, [(m, names[m["client"]]) for m in matters], users)
+    trust = _Trust(emu, {client["name"]: client["id"] for client in clients}, matters)
+    trust.deposit_retainers(plans)  # before any bill: two of them are paid from trust
     for plan in plans:
         _create_bill(emu, rng, plan, descriptions, categories)
     _add_credit_notes(emu)
+    trust.move_money()
 
 
 def _add_credit_notes(emu: ClioEmulator) -> None:
@@ -382,8 +433,120 @@ def _create_bill(
         )
     if plan.state == "paid":
         paid_on = plan.issued_at + timedelta(days=rng.randint(3, 40))
-        emu.record_payment(bill["id"], paid_at=datetime.combine(paid_on, time(15, 0), FIRM_TZ))
+        paid_at = datetime.combine(paid_on, time(15, 0), FIRM_TZ)
+        emu.record_payment(bill["id"], paid_at=paid_at, from_trust=plan.from_trust)
     elif plan.state == "awaiting_payment" and rng.random() < 0.2:
         balance = emu.get("bill", bill["id"])["balance"]
         if balance > 1:
             emu.record_payment(bill["id"], amount=(balance / 2).quantize(Decimal("0.01")))
+
+
+# ---------------------------------------------------------------------------------------------
+# Trust
+
+
+class _Trust:
+    """The demo firm's trust account and the client money moved through it (no randomness)."""
+
+    def __init__(
+        self, emu: ClioEmulator, client_ids: dict[str, int], matters: Sequence[dict[str, Any]]
+    ) -> None:
+        self.emu = emu
+        self.client_ids = client_ids
+        self.matter_of: dict[int, int] = {}
+        for matter in sorted(matters, key=lambda m: m["id"], reverse=True):
+            self.matter_of[matter["client"]] = matter["id"]  # the client's first matter
+        self.account = emu.add_bank_account(
+            type="Trust",
+            name=CLIO_TRUST_ACCOUNT,
+            default_account=True,
+            institution="Hudson Valley Community Bank",
+            account_number="004417-2291",
+            holder=FIRM_NAME,
+        )["id"]
+        self.corrected: int | None = None
+
+    def _client(self, name: str) -> tuple[int, int]:
+        client = self.client_ids[name]
+        return client, self.matter_of[client]
+
+    def deposit_retainers(self, plans: Sequence[_BillPlan]) -> None:
+        """Each retainer client's deposit, enough for the bill it pays from trust when it pays one."""
+        extra = self._bills_from_trust(plans)
+        for name, day, amount, description, reference in TRUST_RETAINERS:
+            client, matter = self._client(name)
+            deposit = self.emu.trust_deposit(
+                client,
+                Decimal(amount) + extra.get(client, Decimal(0)),
+                date=day,
+                matter_id=matter,
+                description=description,
+                reference=reference,
+                account_id=self.account,
+            )
+            if name == TRUST_TRANSFER[1]:
+                self.corrected = deposit["id"]
+
+    def _bills_from_trust(self, plans: Sequence[_BillPlan]) -> dict[int, Decimal]:
+        """Mark the bills paid from trust; what each of their clients must hold for them."""
+        retainers = {self.client_ids[name] for name, *_ in TRUST_RETAINERS}
+        needed: dict[int, Decimal] = {}
+        for plan in sorted(plans, key=lambda p: (p.issued_at, p.number)):
+            client = plan.matter["client"]
+            estimate = _most_it_can_total(plan)
+            if (
+                plan.state == "paid"
+                and TRUST_BILLS_FROM <= plan.issued_at <= TRUST_BILLS_TO
+                and client in retainers
+                and client not in needed
+                and estimate >= 200
+            ):
+                plan.from_trust = True
+                needed[client] = estimate
+                if len(needed) == TRUST_BILLS:
+                    return needed
+        raise RuntimeError("the demo plan has too few paid bills of retainer clients to pay from trust")
+
+    def move_money(self) -> None:
+        """Trust requests paid, disbursements, the transfer and a corrected deposit (after all bills)."""
+        emu = self.emu
+        for name, issued, paid, amount in TRUST_REQUESTS:
+            request = emu.add_trust_request(self._client(name)[0], Decimal(amount), issued_at=issued)
+            emu.pay_trust_request(request["id"], date=paid)
+        for name, day, amount, description, reference in TRUST_DISBURSEMENTS:
+            client, matter = self._client(name)
+            emu.trust_disbursement(
+                client,
+                Decimal(amount),
+                date=day,
+                matter_id=matter,
+                description=description,
+                reference=reference,
+                account_id=self.account,
+            )
+        payer, payee, day, amount, description = TRUST_TRANSFER
+        (from_client, from_matter), (to_client, to_matter) = self._client(payer), self._client(payee)
+        emu.trust_transfer(
+            from_client,
+            to_client,
+            Decimal(amount),
+            from_matter_id=from_matter,
+            to_matter_id=to_matter,
+            date=day,
+            description=description,
+            account_id=self.account,
+        )
+        assert self.corrected is not None
+        entered = emu.get("bank_transaction", self.corrected)
+        emu.edit_bank_transaction(
+            self.corrected,
+            amount=entered["amount"] - 500,
+            description="Retainer deposit (amount corrected to the bank statement)",
+        )
+
+
+def _most_it_can_total(plan: _BillPlan) -> Decimal:
+    """An upper bound of a planned bill's total: every line taxed, rounded up to the hundred."""
+    lines = sum((line["quantity"] * line["price"] for line in plan.lines), Decimal(0))
+    bound = lines * (1 + SALES_TAX_RATE / 100) + plan.interest + 1
+    return (bound / 100).to_integral_value(rounding=ROUND_CEILING) * 100

@@ -58,3 +58,11 @@ XERO_ORG_TENANT_ID = "4f5c6b1e-2d3a-4e8f-9a0b-1c2d3e4f5a6b"
 XERO_TRUST_ORG_NAME = "Hartwell & Osei Trust Co"
 XERO_TRUST_ORG_TENANT_ID = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
 XERO_USER_ID = "0d6f1c2b-7e8a-4b9c-a1d2-e3f4a5b6c7d8"
+
+# Trust: the Clio trust account and the QBO trust bank / trust liability pair it is posted to, and
+# the vendor a trust cheque is written to ("Pay to:" on the disbursement).
+CLIO_TRUST_ACCOUNT = "IOLTA Trust Account"
+QBO_TRUST_BANK = "Client Trust Account"
+QBO_TRUST_LIABILITY = "Client Trust Liability"
+TRUST_CHEQUE_VENDOR = "Superior Court Clerk"
+TRUST_START_DATE = "2026-01-01"

@@ -23,8 +23,9 @@ Bodies are JSON when the request's ``Accept`` names ``application/json`` and XML
 service's default). Every response carries a fresh ``intuit_tid`` (also as ``Intuit-Tid``).
 Validation lives in :mod:`ledgerlink.sandbox.qbo_entities` (lists, receivables),
 :mod:`ledgerlink.sandbox.qbo_sales` (invoices, credit memos, payments, tax; the registry of entity
-types) and :mod:`ledgerlink.sandbox.qbo_schema` (known properties, fault texts), the query
-language in :mod:`ledgerlink.sandbox.qbo_query`.
+types), :mod:`ledgerlink.sandbox.qbo_banking` (accounts and their balances, journal entries,
+purchases and the cheque print queue) and :mod:`ledgerlink.sandbox.qbo_schema` (known
+properties, fault texts), the query language in :mod:`ledgerlink.sandbox.qbo_query`.
 
 Assumptions (beyond those of the entity, schema and query modules):
 
@@ -78,7 +79,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ledgerlink.sandbox import qbo_query
-from ledgerlink.sandbox.qbo_entities import EntityType
+from ledgerlink.sandbox.qbo_banking import print_cheque, waiting_to_print
+from ledgerlink.sandbox.qbo_entities import EntityType, default_company_info, default_preferences
 from ledgerlink.sandbox.qbo_sales import ENTITY_TYPES, UNDEPOSITED_FUNDS, entity_type
 from ledgerlink.sandbox.qbo_schema import (
     QboFault,
@@ -228,6 +230,9 @@ class QboEmulator:
         emu.set_preference(realm_id, "SalesFormsPrefs", "CustomTxnNumbers", True)
         emu.add_tax_rate(realm_id, "GST", 5) -> "1"                     # non-US tax lists (read-only
         emu.add_tax_code(realm_id, "GST/PST", ["1", "2"]) -> "1"        # through the API)
+        emu.add_account(realm_id, "Client Trust Account", "Bank", "TrustAccounts") -> dict
+        emu.add_vendor(realm_id, "Superior Court Clerk") -> dict
+        emu.print_cheques(realm_id, ["31", "32"]) -> list[dict]         # QBO's print queue
         emu.company(realm_id) -> Company                                # .today(), .tables, ...
 
     Edits, voids and deletes bump ``SyncToken`` and ``MetaData.LastUpdatedTime`` as in QBO, so
@@ -256,8 +261,8 @@ class QboEmulator:
             company = Company(realm_id, name, country, self.state.clock.now)
             self.companies[realm_id] = company
             self.state.qbo_companies[realm_id] = name
-            self._store_document(company, "CompanyInfo", _default_company_info(name, country))
-            self._store_document(company, "Preferences", _default_preferences(country))
+            self._store_document(company, "CompanyInfo", default_company_info(name, country))
+            self._store_document(company, "Preferences", default_preferences(country))
             self._create(
                 company,
                 ENTITY_TYPES["Account"],
@@ -327,6 +332,43 @@ class QboEmulator:
         details = [{"TaxRateRef": {"value": str(rate_id)}} for rate_id in rate_ids]
         body = {"Name": name, "SalesTaxRateList": {"TaxRateDetail": details}}
         return str(self.add(realm_id, "TaxCode", body)["Id"])
+
+    def add_account(
+        self, realm_id: str, name: str, account_type: str, sub_type: str | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """Add an account to the chart (``sub_type`` is the detail type, e.g. ``"TrustAccounts"``)."""
+        body = {"Name": name, "AccountType": account_type, **fields}
+        if sub_type is not None:
+            body["AccountSubType"] = sub_type
+        return self.add(realm_id, "Account", body)
+
+    def add_vendor(self, realm_id: str, name: str, **fields: Any) -> dict[str, Any]:
+        """Add a vendor whose DisplayName (and CompanyName, unless given) is ``name``."""
+        return self.add(realm_id, "Vendor", {"DisplayName": name, "CompanyName": name, **fields})
+
+    def print_cheques(
+        self, realm_id: str, ids: Iterable[str], *, first_number: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Print cheques from QBO's print queue, in the order given: a user's action in QBO.
+
+        Each must be a Check waiting to be printed (``PrintStatus`` NeedToPrint, else ValueError);
+        it becomes PrintComplete and takes the next cheque number of its bank account
+        (``first_number`` for the first one when given), with a new SyncToken.
+        """
+        with self._lock:
+            company = self.company(realm_id)
+            etype = _known("Purchase")
+            cheques = [company.tables.get("Purchase", {})[str(cheque_id)] for cheque_id in ids]
+            for cheque in cheques:
+                if not waiting_to_print(cheque):
+                    raise ValueError(f"Purchase {cheque['Id']} is not a check waiting to be printed")
+            printed = []
+            for number, cheque in enumerate(cheques):
+                start = first_number + number if first_number is not None else None
+                print_cheque(company, cheque, first_number=start)
+                self._touch(company, cheque)
+                printed.append(_wire_record(etype.render(company, cheque)))
+            return printed
 
     def set_preference(self, realm_id: str, section: str, name: str, value: Any) -> None:
         with self._lock:
@@ -765,104 +807,3 @@ def _json_body(request: Request, body: bytes) -> Any:
         return json.loads(body.decode("utf-8"), parse_float=Decimal)
     except (UnicodeDecodeError, ValueError):
         raise unsupported_property("the request body is not valid JSON") from None
-
-
-_HOME_CURRENCY = {"US": "USD", "CA": "CAD", "GB": "GBP", "AU": "AUD"}
-
-
-def _default_company_info(name: str, country: str) -> dict[str, Any]:
-    return {
-        "CompanyName": name,
-        "LegalName": name,
-        "CompanyAddr": {
-            "Id": "1",
-            "Line1": "100 Main Street",
-            "City": "Springfield",
-            "CountrySubDivisionCode": "CA",
-            "PostalCode": "94000",
-            "Country": "USA",
-        },
-        "CustomerCommunicationAddr": {
-            "Id": "1",
-            "Line1": "100 Main Street",
-            "City": "Springfield",
-            "CountrySubDivisionCode": "CA",
-            "PostalCode": "94000",
-            "Country": "USA",
-        },
-        "LegalAddr": {
-            "Id": "1",
-            "Line1": "100 Main Street",
-            "City": "Springfield",
-            "CountrySubDivisionCode": "CA",
-            "PostalCode": "94000",
-            "Country": "USA",
-        },
-        "PrimaryPhone": {},
-        "CompanyStartDate": "2020-01-01",
-        "FiscalYearStartMonth": "January",
-        "Country": country,
-        "Email": {"Address": "books@example.com"},
-        "WebAddr": {},
-        "SupportedLanguages": "en",
-        "DefaultTimeZone": "America/Los_Angeles",
-        "NameValue": [
-            {"Name": "NeoEnabled", "Value": "true"},
-            {"Name": "IndustryType", "Value": "Legal Services"},
-        ],
-    }
-
-
-def _default_preferences(country: str) -> dict[str, Any]:
-    return {
-        "AccountingInfoPrefs": {
-            "TrackDepartments": False,
-            "DepartmentTerminology": "Location",
-            "ClassTrackingPerTxn": False,
-            "ClassTrackingPerTxnLine": False,
-            "CustomerTerminology": "Customers",
-            "FirstMonthOfFiscalYear": "January",
-            "UseAccountNumbers": False,
-        },
-        "ProductAndServicesPrefs": {
-            "ForSales": True,
-            "ForPurchase": True,
-            "QuantityWithPriceAndRate": True,
-            "QuantityOnHand": False,
-        },
-        "SalesFormsPrefs": {
-            "CustomTxnNumbers": False,
-            "AllowDeposit": False,
-            "AllowDiscount": True,
-            "AllowServiceDate": True,
-            "AllowShipping": False,
-            "AutoApplyCredit": True,
-            "AutoApplyPayments": True,
-            "CustomField": [],
-        },
-        "EmailMessagesPrefs": {},
-        "VendorAndPurchasesPrefs": {
-            "BillableExpenseTracking": False,
-            "TrackingByCustomer": False,
-            "POCustomField": [],
-        },
-        "TimeTrackingPrefs": {
-            "UseServices": True,
-            "BillCustomers": True,
-            "ShowBillRateToAll": False,
-            "WorkWeekStartDate": "Monday",
-            "MarkTimeEntriesBillable": True,
-        },
-        "TaxPrefs": {"UsingSalesTax": country != "US"},
-        "CurrencyPrefs": {
-            "MultiCurrencyEnabled": False,
-            "HomeCurrency": {"value": _HOME_CURRENCY.get(country, "USD")},
-        },
-        "ReportPrefs": {"ReportBasis": "Accrual", "CalcAgingReportFromTxnDate": False},
-        "OtherPrefs": {
-            "NameValue": [
-                {"Name": "TimeTrackingFeatureEnabled", "Value": "true"},
-                {"Name": "ProjectsEnabled", "Value": "false"},
-            ]
-        },
-    }

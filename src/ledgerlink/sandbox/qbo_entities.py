@@ -4,28 +4,26 @@ Every entity is an :class:`EntityType`. The emulator (``qbo.py``) owns storage, 
 and HTTP; an entity type turns a candidate record into a valid stored one
 (:meth:`EntityType.complete`) or refuses it with a :class:`~ledgerlink.sandbox.qbo_schema.QboFault`,
 and decorates a stored record for output (:meth:`EntityType.render`). This module holds the base
-class, the lists (Customer, Vendor, Employee, Account, Item, TaxRate, TaxCode), the company
-documents and the receivables ledger (what payments apply to which sales form). The sales
-transactions (Invoice, CreditMemo, Payment) live in :mod:`ledgerlink.sandbox.qbo_sales`, which
-builds on these types and therefore holds the registry of every type, ``ENTITY_TYPES``. Adding
-JournalEntry, Deposit, Purchase or TimeActivity means one more subclass (and its shape in
-``qbo_schema.py``) registered there; a sales form also joins the DocNumber space by setting
-``doc_number_label``.
+class, the lists (Customer, Vendor, Employee, Item, TaxRate, TaxCode), the company documents
+(with their defaults) and the receivables ledger (what payments apply to which sales form). The
+sales transactions (Invoice, CreditMemo, Payment) live in :mod:`ledgerlink.sandbox.qbo_sales`,
+which holds the registry of every type, ``ENTITY_TYPES``; accounts and the transactions that only
+move money between them (JournalEntry, Purchase) in :mod:`ledgerlink.sandbox.qbo_banking`.
+Adding Deposit or TimeActivity means one more subclass (and its shape in ``qbo_schema.py``)
+registered there; a sales form also joins the DocNumber space by setting ``doc_number_label``.
 
 Assumptions (where the reference is silent, the stricter reading is taken):
 
 - Duplicate names (6240) compare trimmed and case-insensitively; inactive records keep their name.
   Items, accounts, tax rates and tax codes are unique within their own list.
 - Names with ``:``, tab or newline, and emails without ``@`` and ``.``, are 6000 Business Validation
-  Errors (the reference documents the rule, not its code). Account names also refuse ``"``.
+  Errors (the reference documents the rule, not its code).
 - Only inactive *customers* are rendered with `` (deleted)`` appended to DisplayName and
   FullyQualifiedName (the one recorded example, §1.5); the stored name stays bare, and a client
   that sends the suffixed name back in an update has it stripped.
 - Limits of §2.1 apply to vendors and employees as well as customers.
 - Item: ``Type`` is required; Service and NonInventory items need an ``IncomeAccountRef`` (2020),
   which must name an existing account (2500) that is active (610).
-- Account: ``Classification`` is derived from ``AccountType``; an ``AccountSubType`` sent alone must
-  be one the emulator can map to a type.
 - A customer's ``Balance`` is its opening balance plus its invoices' open balances, less the
   unapplied part of its payments and the remaining credit of its credit memos; a customer with a
   non-zero balance cannot be made inactive (6000 "Delete List Has Balance Error").
@@ -542,100 +540,16 @@ class EmployeeType(NameListEntity):
             check_date(record, name)
 
 
-# -- Account and Item ------------------------------------------------------------------------
+# -- Item ------------------------------------------------------------------------------------
 
 
-ACCOUNT_CLASSIFICATION = {
-    "Bank": "Asset",
-    "Accounts Receivable": "Asset",
-    "Other Current Asset": "Asset",
-    "Fixed Asset": "Asset",
-    "Other Asset": "Asset",
-    "Accounts Payable": "Liability",
-    "Credit Card": "Liability",
-    "Other Current Liability": "Liability",
-    "Long Term Liability": "Liability",
-    "Equity": "Equity",
-    "Income": "Revenue",
-    "Other Income": "Revenue",
-    "Cost of Goods Sold": "Expense",
-    "Expense": "Expense",
-    "Other Expense": "Expense",
-    "Non-Posting": "Asset",
-}
-# Sub-types the emulator can map back to a type when AccountType is omitted.
-ACCOUNT_SUBTYPES = {
-    "CashOnHand": "Bank",
-    "Checking": "Bank",
-    "MoneyMarket": "Bank",
-    "RentsHeldInTrust": "Bank",
-    "Savings": "Bank",
-    "TrustAccounts": "Bank",
-    "AccountsReceivable": "Accounts Receivable",
-    "UndepositedFunds": "Other Current Asset",
-    "OtherCurrentAssets": "Other Current Asset",
-    "AccountsPayable": "Accounts Payable",
-    "CreditCard": "Credit Card",
-    "TrustAccountsLiabilities": "Other Current Liability",
-    "SalesTaxPayable": "Other Current Liability",
-    "OtherCurrentLiabilities": "Other Current Liability",
-    "ServiceFeeIncome": "Income",
-    "OtherPrimaryIncome": "Income",
-    "SalesOfProductIncome": "Income",
-    "DiscountsRefundsGiven": "Income",
-    "OtherMiscellaneousIncome": "Other Income",
-    "OpeningBalanceEquity": "Equity",
-    "RetainedEarnings": "Equity",
-    "OtherMiscellaneousServiceCost": "Expense",
-    "LegalProfessionalFees": "Expense",
-}
-
-
-def _require_name(record: dict[str, Any]) -> None:
+def require_name(record: dict[str, Any]) -> None:
     """Accounts and items need a ``Name`` of 1–100 characters (surrounding blanks are dropped)."""
     name = record.get("Name")
     if not isinstance(name, str) or not name.strip():
         raise required_parameter("Name")
     record["Name"] = name.strip()
     check_length(record, "Name", 100)
-
-
-@dataclass(frozen=True)
-class AccountType(EntityType):
-    def complete(
-        self,
-        books: Books,
-        record: dict[str, Any],
-        *,
-        record_id: str | None,
-        previous: Mapping[str, Any] | None,
-    ) -> None:
-        _require_name(record)
-        check_length(record, "Description", 100)
-        check_length(record, "AcctNum", 20)
-        if any(c in record["Name"] for c in (":", '"')):
-            raise business_validation('Account Name cannot contain a colon (:) or a double quote (").')
-        account_type, sub_type = record.get("AccountType"), record.get("AccountSubType")
-        if account_type is None and sub_type is None:
-            raise QboFault(
-                "6010",
-                "Invalid Account.AccountType && Account.SubType",
-                "Either an Account.AccountType or an Account.AccountSubType must be specified",
-            )
-        if account_type is None:
-            if sub_type not in ACCOUNT_SUBTYPES:
-                raise invalid_enumeration("AccountSubType", sub_type)
-            account_type = record["AccountType"] = ACCOUNT_SUBTYPES[sub_type]
-        if account_type not in ACCOUNT_CLASSIFICATION:
-            raise invalid_enumeration("AccountType", account_type)
-        record["Classification"] = ACCOUNT_CLASSIFICATION[account_type]
-        check_unique_name(books, "Account", record, record_id, noun="account")
-        record["FullyQualifiedName"] = record["Name"]
-        record.setdefault("SubAccount", False)
-        record.setdefault("Active", True)
-        record.setdefault("CurrencyRef", home_currency(books))
-        record["CurrentBalance"] = previous.get("CurrentBalance", Decimal(0)) if previous else Decimal(0)
-        record["CurrentBalanceWithSubAccounts"] = record["CurrentBalance"]
 
 
 ITEM_TYPES = ("Service", "NonInventory", "Inventory", "Category", "Group")
@@ -651,7 +565,7 @@ class ItemType(EntityType):
         record_id: str | None,
         previous: Mapping[str, Any] | None,
     ) -> None:
-        _require_name(record)
+        require_name(record)
         check_length(record, "Sku", 100)
         check_length(record, "Description", 4000)
         check_length(record, "PurchaseDesc", 4000)
@@ -698,7 +612,7 @@ class TaxRateType(EntityType):
         record_id: str | None,
         previous: Mapping[str, Any] | None,
     ) -> None:
-        _require_name(record)
+        require_name(record)
         check_unique_name(books, "TaxRate", record, record_id, noun="TaxRate")
         if record.get("RateValue") is None:
             raise required_parameter("RateValue")
@@ -728,7 +642,7 @@ class TaxCodeType(EntityType):
         record_id: str | None,
         previous: Mapping[str, Any] | None,
     ) -> None:
-        _require_name(record)
+        require_name(record)
         check_unique_name(books, "TaxCode", record, record_id, noun="TaxCode")
         details = []
         sales_rates = record.get("SalesTaxRateList") or {}
@@ -776,3 +690,106 @@ class CompanyDocumentType(EntityType):
     writable_by_api: bool = False
     readable_by_id: bool = False
     change_data_capture: bool = False
+
+
+_HOME_CURRENCY = {"US": "USD", "CA": "CAD", "GB": "GBP", "AU": "AUD"}
+
+
+def default_company_info(name: str, country: str) -> dict[str, Any]:
+    """A new company's CompanyInfo: the sandbox's one address, a law firm's industry."""
+    return {
+        "CompanyName": name,
+        "LegalName": name,
+        "CompanyAddr": {
+            "Id": "1",
+            "Line1": "100 Main Street",
+            "City": "Springfield",
+            "CountrySubDivisionCode": "CA",
+            "PostalCode": "94000",
+            "Country": "USA",
+        },
+        "CustomerCommunicationAddr": {
+            "Id": "1",
+            "Line1": "100 Main Street",
+            "City": "Springfield",
+            "CountrySubDivisionCode": "CA",
+            "PostalCode": "94000",
+            "Country": "USA",
+        },
+        "LegalAddr": {
+            "Id": "1",
+            "Line1": "100 Main Street",
+            "City": "Springfield",
+            "CountrySubDivisionCode": "CA",
+            "PostalCode": "94000",
+            "Country": "USA",
+        },
+        "PrimaryPhone": {},
+        "CompanyStartDate": "2020-01-01",
+        "FiscalYearStartMonth": "January",
+        "Country": country,
+        "Email": {"Address": "books@example.com"},
+        "WebAddr": {},
+        "SupportedLanguages": "en",
+        "DefaultTimeZone": "America/Los_Angeles",
+        "NameValue": [
+            {"Name": "NeoEnabled", "Value": "true"},
+            {"Name": "IndustryType", "Value": "Legal Services"},
+        ],
+    }
+
+
+def default_preferences(country: str) -> dict[str, Any]:
+    """A new company's Preferences: no custom numbers, sales tax outside the US, home currency by country."""
+    return {
+        "AccountingInfoPrefs": {
+            "TrackDepartments": False,
+            "DepartmentTerminology": "Location",
+            "ClassTrackingPerTxn": False,
+            "ClassTrackingPerTxnLine": False,
+            "CustomerTerminology": "Customers",
+            "FirstMonthOfFiscalYear": "January",
+            "UseAccountNumbers": False,
+        },
+        "ProductAndServicesPrefs": {
+            "ForSales": True,
+            "ForPurchase": True,
+            "QuantityWithPriceAndRate": True,
+            "QuantityOnHand": False,
+        },
+        "SalesFormsPrefs": {
+            "CustomTxnNumbers": False,
+            "AllowDeposit": False,
+            "AllowDiscount": True,
+            "AllowServiceDate": True,
+            "AllowShipping": False,
+            "AutoApplyCredit": True,
+            "AutoApplyPayments": True,
+            "CustomField": [],
+        },
+        "EmailMessagesPrefs": {},
+        "VendorAndPurchasesPrefs": {
+            "BillableExpenseTracking": False,
+            "TrackingByCustomer": False,
+            "POCustomField": [],
+        },
+        "TimeTrackingPrefs": {
+            "UseServices": True,
+            "BillCustomers": True,
+            "ShowBillRateToAll": False,
+            "WorkWeekStartDate": "Monday",
+            "MarkTimeEntriesBillable": True,
+        },
+        "TaxPrefs": {"UsingSalesTax": country != "US"},
+        "CurrencyPrefs": {
+            "MultiCurrencyEnabled": False,
+            "HomeCurrency": {"value": _HOME_CURRENCY.get(country, "USD")},
+        },
+        "ReportPrefs": {"ReportBasis": "Accrual", "CalcAgingReportFromTxnDate": False},
+        "OtherPrefs": {
+            "NameValue": [
+                {"Name": "TimeTrackingFeatureEnabled", "Value": "true"},
+                {"Name": "ProjectsEnabled", "Value": "false"},
+            ]
+        },
+    }

@@ -59,9 +59,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from ledgerlink.sandbox.qbo_banking import AccountType, JournalEntryType, PurchaseType
 from ledgerlink.sandbox.qbo_entities import (
     APPLIED_TXN_TYPES,
-    AccountType,
     Books,
     CompanyDocumentType,
     CustomerType,
@@ -94,8 +94,10 @@ from ledgerlink.sandbox.qbo_schema import (
     EMPLOYEE_SHAPE,
     INVOICE_SHAPE,
     ITEM_SHAPE,
+    JOURNAL_ENTRY_SHAPE,
     PAYMENT_SHAPE,
     PREFERENCES_SHAPE,
+    PURCHASE_SHAPE,
     TAX_CODE_SHAPE,
     TAX_RATE_SHAPE,
     VENDOR_SHAPE,
@@ -660,6 +662,12 @@ ENTITY_TYPES: dict[str, EntityType] = {
             "CreditMemo", CREDIT_MEMO_SHAPE, read_only=_SALES_FORM_READ_ONLY | {"RemainingCredit"}
         ),
         PaymentType("Payment", PAYMENT_SHAPE, read_only=frozenset({"UnappliedAmt", "HomeTotalAmt"})),
+        JournalEntryType(
+            "JournalEntry", JOURNAL_ENTRY_SHAPE, read_only=frozenset({"TotalAmt", "HomeTotalAmt"})
+        ),
+        PurchaseType(
+            "Purchase", PURCHASE_SHAPE, read_only=frozenset({"TotalAmt", "HomeTotalAmt", "RemitToAddr"})
+        ),
         TaxRateType("TaxRate", TAX_RATE_SHAPE),
         TaxCodeType("TaxCode", TAX_CODE_SHAPE, read_only=frozenset({"TaxGroup", "Taxable"})),
         CompanyDocumentType("CompanyInfo", COMPANY_INFO_SHAPE),

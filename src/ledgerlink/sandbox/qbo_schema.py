@@ -395,6 +395,75 @@ PAYMENT_SHAPE = shape(
         CreditChargeResponse=shape("CreditChargeResponse", "Status AuthCode TxnAuthorizationTime CCTransId"),
     ),
 )
+_ENTITY_TYPE_REF = shape("EntityTypeRef", "Type", EntityRef=REF)
+JOURNAL_ENTRY_LINE = shape(
+    "Line",
+    "Id LineNum Description Amount DetailType",
+    LinkedTxn=(LINKED_TXN,),
+    JournalEntryLineDetail=shape(
+        "JournalEntryLineDetail",
+        "PostingType BillableStatus TaxApplicableOn TaxAmount TaxInclusiveAmt",
+        Entity=_ENTITY_TYPE_REF,
+        AccountRef=REF,
+        ClassRef=REF,
+        DepartmentRef=REF,
+        TaxCodeRef=REF,
+        JournalCodeRef=REF,
+    ),
+)
+JOURNAL_ENTRY_SHAPE = shape(
+    "JournalEntry",
+    f"{_COMMON} DocNumber TxnDate PrivateNote Adjustment TotalAmt HomeTotalAmt ExchangeRate "
+    "GlobalTaxCalculation TxnSource TxnStatus TransactionLocationType",
+    MetaData=METADATA,
+    Line=(JOURNAL_ENTRY_LINE,),
+    CurrencyRef=REF,
+    DepartmentRef=REF,
+    TxnTaxDetail=TXN_TAX_DETAIL,
+    LinkedTxn=(LINKED_TXN,),
+    ProjectRef=REF,
+)
+_EXPENSE_DETAIL = "BillableStatus TaxAmount TaxInclusiveAmt"
+PURCHASE_LINE = shape(
+    "Line",
+    "Id LineNum Description Amount DetailType",
+    LinkedTxn=(LINKED_TXN,),
+    AccountBasedExpenseLineDetail=shape(
+        "AccountBasedExpenseLineDetail",
+        _EXPENSE_DETAIL,
+        AccountRef=REF,
+        CustomerRef=REF,
+        ClassRef=REF,
+        TaxCodeRef=REF,
+        MarkupInfo=MARKUP,
+    ),
+    ItemBasedExpenseLineDetail=shape(
+        "ItemBasedExpenseLineDetail",
+        f"{_EXPENSE_DETAIL} Qty UnitPrice",
+        ItemRef=REF,
+        CustomerRef=REF,
+        ClassRef=REF,
+        TaxCodeRef=REF,
+        PriceLevelRef=REF,
+        MarkupInfo=MARKUP,
+    ),
+)
+PURCHASE_SHAPE = shape(
+    "Purchase",
+    f"{_COMMON} DocNumber TxnDate PrivateNote PaymentType Credit TotalAmt HomeTotalAmt PrintStatus "
+    "ExchangeRate GlobalTaxCalculation TxnSource TxnStatus TransactionLocationType",
+    MetaData=METADATA,
+    AccountRef=REF,
+    EntityRef=REF,
+    Line=(PURCHASE_LINE,),
+    RemitToAddr=ADDRESS,
+    PaymentMethodRef=REF,
+    TxnTaxDetail=TXN_TAX_DETAIL,
+    DepartmentRef=REF,
+    CurrencyRef=REF,
+    LinkedTxn=(LINKED_TXN,),
+    ProjectRef=REF,
+)
 TAX_RATE_SHAPE = shape(
     "TaxRate",
     f"{_COMMON} Name Description RateValue Active SpecialTaxType DisplayType",

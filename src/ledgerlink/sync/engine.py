@@ -7,12 +7,14 @@ The order of a pass::
          → read changed bills, payments, credit notes and the contacts they need
          → contacts (to the ledger; ledger-side edits back to Clio)
          → invoices (create / update)  → credit notes → their applications → payments
-         → credit-note deletions → invoice voids and deletions
+         → trust postings and cheques → credit-note deletions → invoice voids and deletions
          → advance cursors → finish the run row → unlock
 
 The order is the order of dependence: a payment needs its invoice, a credit application its
 credit note, and a voided bill's payments are removed (Clio refuses to void a bill with payments,
-so their deletion arrives in the same pass) before the invoice is voided.
+so their deletion arrives in the same pass) before the invoice is voided. Trust sync, when
+configured, is checked (accounts exist and are trust accounts) before the first write of the pass,
+and each trust account's Clio ledger is read whole: its clients join the contacts to push.
 
 Each write goes through an intent row (key = QBO ``requestid`` and a marker on the record), so a
 crash anywhere leaves at most an *uncertain* intent that the next pass resolves without a
@@ -26,12 +28,12 @@ import logging
 import os
 import socket
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, fields
-from datetime import UTC, date, datetime
-from typing import Any
+from dataclasses import dataclass, fields, replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Generic, TypeVar
 
 from ledgerlink.config import Config
-from ledgerlink.domain import Contact, Invoice
+from ledgerlink.domain import Contact, Invoice, TrustAccount, TrustTransaction
 from ledgerlink.errors import LedgerlinkError, LockHeldError, MappingMissingError
 from ledgerlink.store import Store
 from ledgerlink.sync import tax
@@ -41,8 +43,9 @@ from ledgerlink.sync.flows import contacts as contact_flow
 from ledgerlink.sync.flows import credit_notes as credit_flow
 from ledgerlink.sync.flows import invoices as invoice_flow
 from ledgerlink.sync.flows import payments as payment_flow
+from ledgerlink.sync.flows import trust as trust_flow
 from ledgerlink.sync.mapping import configured_items
-from ledgerlink.sync.plan import Action, Op
+from ledgerlink.sync.plan import WRITES, Action, Op
 from ledgerlink.sync.ports import (
     Ledger,
     LedgerChanges,
@@ -50,6 +53,8 @@ from ledgerlink.sync.ports import (
     LedgerSettings,
     LinkView,
     Source,
+    TrustChequeDraft,
+    TrustPostingDraft,
     Written,
 )
 from ledgerlink.sync.reading import (
@@ -57,8 +62,11 @@ from ledgerlink.sync.reading import (
     STREAM_BILLS,
     STREAM_CONTACTS,
     STREAM_LEDGER,
+    TRUST_KINDS,
     PassReader,
 )
+from ledgerlink.sync.trust_setup import resolve as resolve_trust
+from ledgerlink.sync.trust_setup import start_key
 
 __all__ = ["PassResult", "ProgressFn", "SyncPass"]
 
@@ -75,6 +83,7 @@ class _PlannedLink:
     target_id: str
     content_hash: str = ""
     version_token: str | None = None
+    snapshot: Mapping[str, Any] | None = None
 
 
 class SyncPass:
@@ -180,6 +189,7 @@ class SyncPass:
             start_date=self.since or self.config.sync.start_date,
         )
         changes = self.read.ledger_changes()
+        trust = self._trust_ledgers(result.dry_run)
 
         invoices = self.read.changed_invoices(extra.get(invoice_flow.KIND, ()))
         payments = self.read.changed(self.read.payments, extra)
@@ -190,6 +200,8 @@ class SyncPass:
         postable = [i for i in invoices if scope.includes(i) and (i.lines or i.total)]
         wanted = {i.contact_id for i in postable} | {p.contact_id for p in payments if not p.voided}
         wanted |= {c.contact_id for c in credits if not c.voided}
+        for setup, transactions in trust:
+            wanted |= trust_flow.wanted_clients(setup, transactions)
         edited = _edited_customers(changes, known_links)
         contacts = self.read.contacts(
             (wanted - set(known_links)) | set(edited), known_links, extra_ids=extra.get(contact_flow.KIND, ())
@@ -283,9 +295,15 @@ class SyncPass:
                 ),
             )
         )
+        vendors = _Once(self.ledger.vendors)
+        for setup, transactions in trust:
+            world = self._trust_world(setup, transactions, contact_links, failed, changes, pending, vendors)
+            self._apply_trust(setup, transactions, world, result, apply)
         apply(credit_deletions)
         apply(endings)
-        self._close_leftovers(leftovers, (*self.read.payments.kinds, *self.read.credit_notes.kinds))
+        self._close_leftovers(
+            leftovers, (*self.read.payments.kinds, *self.read.credit_notes.kinds, *TRUST_KINDS)
+        )
         if result.interrupted or result.dry_run:
             return
         # High-water marks are the pass start, never later: a change made while this pass was
@@ -295,6 +313,106 @@ class SyncPass:
             self.store.set_cursor(self.conn, stream, started)
         if self.since is None:
             self.store.set_cursor(self.conn, STREAM_BILLS, started)
+
+    # -- trust ---------------------------------------------------------------------------------
+
+    def _trust_ledgers(self, dry_run: bool) -> list[tuple[trust_flow.TrustSetup, list[TrustTransaction]]]:
+        """Each configured trust account (checked: raises before any write) with its whole Clio ledger."""
+
+        def start_date(account: TrustAccount) -> date:
+            key = start_key(account.source_id)
+            began = self.store.cursor(self.conn, key)
+            if began is None:
+                began = datetime.combine(self.clock().date(), time(), UTC)
+                if not dry_run:
+                    self.store.set_cursor(self.conn, key, began)
+            return began.date()
+
+        setups = resolve_trust(self.config, self.source, self.ledger, start_date=start_date)
+        return [(s, self.source.trust_transactions(s.account.source_id)) for s in setups]
+
+    def _trust_world(
+        self,
+        setup: trust_flow.TrustSetup,
+        transactions: Sequence[TrustTransaction],
+        contact_links: Mapping[str, LinkView],
+        failed: Mapping[str, str],
+        changes: LedgerChanges | None,
+        pending: Mapping[tuple[str, str], str],
+        vendors: _Once[dict[str, str]],
+    ) -> trust_flow.TrustWorld:
+        marker = setup.cheque_marker
+        needs_vendors = any((c := trust_flow.cheque_of(t, marker)) and c.payee for t in transactions)
+        return trust_flow.TrustWorld(
+            links=self.store.links(self.conn, trust_flow.KIND),
+            cheque_links=self.store.links(self.conn, trust_flow.CHEQUE_KIND),
+            contact_links=contact_links,
+            failed_contacts=failed,
+            vendors=vendors() if needs_vendors else {},
+            versions=changes.versions if changes else {},
+            landed=self._landed(setup, transactions, pending),
+            ledger_title=self.ledger.title,
+        )
+
+    def _apply_trust(
+        self,
+        setup: trust_flow.TrustSetup,
+        transactions: Sequence[TrustTransaction],
+        world: trust_flow.TrustWorld,
+        result: PassResult,
+        apply: Callable[[Sequence[Action]], None],
+    ) -> None:
+        """Money into client balances first; money out only once what funds it is in the books.
+
+        When a write of the first wave failed (a deposit QuickBooks never got), the second wave is
+        planned again knowing it, so the guard refuses what would now overdraw a client there.
+        """
+        first, later = trust_flow.plan_trust_waves(setup, transactions, world)
+        seen = len(result.problems)
+        apply(first)
+        if result.interrupted or not later:
+            return
+        unwritten = {
+            a.source_id: a.label
+            for a, _error in result.problems[seen:]
+            if a.kind in TRUST_KINDS and a.op in WRITES
+        }
+        if unwritten and not result.dry_run:
+            again = replace(
+                world,
+                links=self.store.links(self.conn, trust_flow.KIND),
+                cheque_links=self.store.links(self.conn, trust_flow.CHEQUE_KIND),
+                unwritten=unwritten,
+            )
+            wanted = {(a.kind, a.source_id) for a in later}
+            later = [
+                a
+                for a in trust_flow.plan_trust(setup, transactions, again)
+                if (a.kind, a.source_id) in wanted
+            ]
+        apply(later)
+
+    def _landed(
+        self,
+        setup: trust_flow.TrustSetup,
+        transactions: Sequence[TrustTransaction],
+        pending: Mapping[tuple[str, str], str],
+    ) -> dict[str, Written]:
+        """Postings an interrupted pass may have created: found by their marker, adopted, never doubled."""
+        dates = {t.source_id: t.date for t in transactions}
+        opening = setup.start_date - timedelta(days=1)
+        found: dict[str, Written] = {}
+        for kind in TRUST_KINDS:
+            keys = {
+                key: dates.get(source_id, opening)
+                for (k, source_id), key in pending.items()
+                if k == kind and (source_id in dates or source_id.startswith(trust_flow.OPENING))
+            }
+            if not keys:
+                continue
+            by_key = self.ledger.find_marked(kind, keys)
+            found.update({s: by_key[key] for (k, s), key in pending.items() if k == kind and key in by_key})
+        return found
 
     # -- planning ------------------------------------------------------------------------------
 
@@ -396,6 +514,22 @@ class SyncPass:
                 self.store.fail_intent(intent.key, "superseded: resolved by lookup in a later pass")
 
 
+T = TypeVar("T")
+
+
+class _Once(Generic[T]):
+    """A read made at most once per pass, and only if needed."""
+
+    def __init__(self, read: Callable[[], T]) -> None:
+        self._read = read
+        self._value: T | None = None
+
+    def __call__(self) -> T:
+        if self._value is None:
+            self._value = self._read()
+        return self._value
+
+
 def _by_kind(pending: Mapping[tuple[str, str], str]) -> dict[str, list[str]]:
     grouped: dict[str, list[str]] = {}
     for kind, source_id in pending:
@@ -442,4 +576,6 @@ def _snapshot(action: Action, written: Written) -> dict[str, Any] | None:
     """What a link remembers of the record beyond its hash (contacts: the base of the two-way merge)."""
     if isinstance(action.payload, Contact):
         return contact_merge.snapshot(action.payload, written.customer)
+    if isinstance(action.payload, TrustPostingDraft | TrustChequeDraft):
+        return trust_flow.snapshot(action.payload)
     return None

@@ -21,6 +21,8 @@ from ledgerlink.domain import (
     InvoiceLine,
     Payment,
     TaxSettings,
+    TrustAccount,
+    TrustTransaction,
 )
 from ledgerlink.errors import ApiError, RecordError
 
@@ -121,11 +123,70 @@ class CreditApplicationDraft:
 
 
 @dataclass(frozen=True)
+class TrustPostingDraft:
+    """A Clio trust transaction as a ledger journal entry between the trust bank and liability accounts.
+
+    Money in: debit ``bank_account``, credit ``liability_account``; money out: the reverse. The
+    liability line carries the client (``customer_id``) so the ledger can report per client;
+    ``memo`` names the Clio transaction id, client and matter (searchable in the ledger).
+    """
+
+    transaction: TrustTransaction
+    bank_account: str  # ledger account names
+    liability_account: str
+    customer_id: str | None
+    memo: str
+
+
+@dataclass(frozen=True)
+class TrustChequeDraft:
+    """A trust disbursement as a cheque to print (QBO Check, PrintStatus NeedToPrint).
+
+    Paid from ``bank_account`` to ``payee_id`` (a customer or a vendor); its one line debits
+    ``liability_account`` for the client (``customer_id``).
+    """
+
+    transaction: TrustTransaction
+    bank_account: str
+    liability_account: str
+    customer_id: str | None
+    payee_id: str
+    payee_type: str  # "Customer" | "Vendor"
+    memo: str
+
+
+@dataclass(frozen=True)
+class LedgerAccount:
+    """An account of the chart of accounts, as trust checks need to see it."""
+
+    id: str
+    name: str
+    type: str  # QBO AccountType, e.g. "Bank", "Other Current Liability"
+    detail_type: str | None  # QBO AccountSubType, e.g. "TrustAccounts"
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class TrustBooks:
+    """What the ledger's books say about one trust account pair on a date.
+
+    ``bank_balance``: the trust bank account's balance (debits − credits); ``liability_balance``:
+    the trust liability account's balance (credits − debits); ``by_customer``: the liability
+    balance per ledger customer id ("" for lines without a customer).
+    """
+
+    bank_balance: Decimal
+    liability_balance: Decimal
+    by_customer: Mapping[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class LedgerWrite:
     """One write to the ledger, as the engine hands it over (possibly many in one batch).
 
     ``op`` is one of create / update / link / void / delete (see :class:`ledgerlink.sync.plan.Op`);
-    ``kind`` is the link kind (contact, invoice, payment, credit_note, credit_application);
+    ``kind`` is the link kind (contact, invoice, payment, credit_note, credit_application,
+    trust_posting, trust_cheque);
     ``payload`` the flow's draft (Contact, InvoiceDraft, PaymentDraft, ...); ``key`` the intent
     key, sent as the idempotency key and marked on the record where the ledger allows.
     """
@@ -192,6 +253,14 @@ class Source(Protocol):
 
     def tax_settings(self) -> TaxSettings: ...
 
+    def trust_accounts(self) -> list[TrustAccount]:
+        """The firm's trust bank accounts (open ones)."""
+        ...
+
+    def trust_transactions(self, account_id: str) -> list[TrustTransaction]:
+        """Every transaction of one trust account, oldest first (a trust ledger is read whole)."""
+        ...
+
     def update_contact(self, contact_id: str, edit: ContactEdit) -> Contact:
         """Write ledger-side edits back to a contact; the contact as it now is."""
         ...
@@ -244,6 +313,27 @@ class Ledger(Protocol):
         """Which of these account names do not exist (or are inactive) in the ledger."""
         ...
 
+    def accounts(self, names: Collection[str]) -> dict[str, LedgerAccount]:
+        """The accounts with these names (active or not), by the name asked for; absent when none."""
+        ...
+
+    def vendors(self) -> dict[str, str]:
+        """Active vendors: folded display name → ledger id (cheque payees chosen by name)."""
+        ...
+
+    def trust_books(self, bank_account: str, liability_account: str, as_of: date) -> TrustBooks:
+        """Balances of a trust bank/liability pair from the ledger's transactions dated up to ``as_of``."""
+        ...
+
+    def find_marked(self, kind: str, wanted: Mapping[str, date]) -> dict[str, Written]:
+        """Records of a link kind that an unfinished write may have created: intent key → record.
+
+        ``wanted`` maps each intent key to the date of the record it was creating; a record counts
+        when it is dated that day and carries the key's marker. Used for kinds without a unique
+        number to look up by (trust postings and cheques).
+        """
+        ...
+
     def changes(self, since: datetime, kinds: Collection[str]) -> LedgerChanges | None:
         """Records changed in the ledger after ``since`` (one change-data-capture read).
 
@@ -280,3 +370,6 @@ class LinkView(Protocol):
 
     @property
     def version_token(self) -> str | None: ...
+
+    @property
+    def snapshot(self) -> Mapping[str, Any] | None: ...

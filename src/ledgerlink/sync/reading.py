@@ -22,6 +22,7 @@ from ledgerlink.sync.flows import contacts as contact_flow
 from ledgerlink.sync.flows import credit_notes as credit_flow
 from ledgerlink.sync.flows import invoices as invoice_flow
 from ledgerlink.sync.flows import payments as payment_flow
+from ledgerlink.sync.flows import trust as trust_flow
 from ledgerlink.sync.plan import Action, Op
 from ledgerlink.sync.ports import Ledger, LedgerChanges, LinkView, Source
 
@@ -41,6 +42,7 @@ CLIO_OWNED = (
     credit_flow.KIND,
     credit_flow.APPLICATION_KIND,
 )
+TRUST_KINDS = (trust_flow.KIND, trust_flow.CHEQUE_KIND)
 
 
 class _Settled(Protocol):
@@ -99,7 +101,8 @@ class PassReader:
         mark = self.mark(STREAM_LEDGER)
         if mark is None:
             return None
-        changes = self.ledger.changes(mark, CLIO_OWNED)
+        kinds = CLIO_OWNED + (TRUST_KINDS if self.config.trust.accounts else ())
+        changes = self.ledger.changes(mark, kinds)
         if changes is None:
             log.warning(
                 "%s could not list its changes since the last pass (over 30 days ago, or too many): "

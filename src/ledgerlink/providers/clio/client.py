@@ -1,5 +1,6 @@
-"""The typed Clio Manage v4 client: reads the firm's users, contacts, bills, line items, activities and
-allocations (payments and credit memos applied to bills), and writes contact edits back.
+"""The typed Clio Manage v4 client: reads the firm's users, contacts, bills, line items, activities,
+allocations (payments and credit memos applied to bills) and trust bank accounts and their
+transactions, and writes contact edits back.
 
 Every request pins ``X-API-VERSION`` and names its ``fields`` explicitly (without them Clio
 returns only ``id`` and ``etag``). Lists are read with cursor paging — ``order=id(asc)``,
@@ -18,6 +19,8 @@ Assumptions (the reference is silent on them):
   like everywhere else, so they page by cursor.
 - The ``parent_type`` filter of allocations is typed as an integer with no documented values,
   so the client never sends it: callers tell payments from credit memos by ``parent{type}``.
+- Bills are read with ``type=revenue``: trust requests are bills too (reference §3.4) and are
+  never invoices. Open bank accounts are those the ``status=opened`` filter returns.
 - A PATCH carrying ``If-Match`` is safe to repeat: a repeat after a lost answer is a 412 (or
   changes nothing), never a second change.
 """
@@ -41,6 +44,8 @@ from ledgerlink.providers.clio.wire import (
     ClioActivity,
     ClioActivityDescription,
     ClioAllocation,
+    ClioBankAccount,
+    ClioBankTransaction,
     ClioBill,
     ClioBillingSettings,
     ClioContact,
@@ -87,8 +92,13 @@ BILLING_SETTINGS_FIELDS = _fields(
 )
 
 ALLOCATION_FIELDS = _fields(
-    """id date amount description voided_at updated_at bill{id} contact{id} parent{id,type}
+    """id date amount description voided_at updated_at bill{id,number,kind} contact{id} parent{id,type}
     source_bank_account{id,type}"""
+)
+BANK_ACCOUNT_FIELDS = _fields("id etag name type balance currency updated_at")
+BANK_TRANSACTION_FIELDS = _fields(
+    """id etag transaction_type date amount funds_in funds_out description confirmation bank_account_id
+    client{id,name} matter{id,display_number} bill{id,number,kind} allocation{id} updated_at"""
 )
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -208,7 +218,7 @@ class ClioClient:
         Clio's ``state`` filter takes one state, so several states are read one after another.
         Bills issued on ``issued_after`` itself are dropped here too, whatever the server does.
         """
-        params = _since(updated_since)
+        params = [("type", "revenue"), *_since(updated_since)]
         if issued_after is not None:
             params.append(("issued_after", issued_after.isoformat()))
         passes: list[Params] = [[]]
@@ -276,6 +286,20 @@ class ClioClient:
             yield from self._list(
                 ClioAllocation, "allocations.json", ALLOCATION_FIELDS, parent_params, ids=ids
             )
+
+    def bank_accounts(
+        self, type: Literal["TrustAccount", "OperatingAccount"] = "TrustAccount"
+    ) -> Iterator[ClioBankAccount]:
+        """The firm's open bank accounts of one type (the filter says ``TrustAccount``; the field "Trust")."""
+        params: Params = [("type", type), ("status", "opened")]
+        return self._list(ClioBankAccount, "bank_accounts.json", BANK_ACCOUNT_FIELDS, params)
+
+    def bank_transactions(
+        self, account_id: int, *, updated_since: dt.datetime | None = None
+    ) -> Iterator[ClioBankTransaction]:
+        """Every transaction of one bank account (or those updated after ``updated_since``), by id."""
+        params: Params = [("bank_account_id", account_id), *_since(updated_since)]
+        return self._list(ClioBankTransaction, "bank_transactions.json", BANK_TRANSACTION_FIELDS, params)
 
     # -- writes -------------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 """Clio as the sync engine's :class:`~ledgerlink.sync.ports.Source`: contacts, bills, payments, credit
-notes and tax settings as domain records, and contact edits written back."""
+notes, tax settings and trust ledgers as domain records, and contact edits written back."""
 
 from __future__ import annotations
 
@@ -9,7 +9,17 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
 
-from ledgerlink.domain import Contact, ContactEdit, CreditNote, Invoice, Payment, TaxSettings, money
+from ledgerlink.domain import (
+    Contact,
+    ContactEdit,
+    CreditNote,
+    Invoice,
+    Payment,
+    TaxSettings,
+    TrustAccount,
+    TrustTransaction,
+    money,
+)
 from ledgerlink.errors import ConflictError, LedgerlinkError
 from ledgerlink.providers.clio.client import ClioClient
 from ledgerlink.providers.clio.translate import (
@@ -22,6 +32,8 @@ from ledgerlink.providers.clio.translate import (
     invoice_from_clio,
     payment_from_allocations,
     tax_settings_from_clio,
+    trust_account_from_clio,
+    trust_transaction_from_clio,
 )
 from ledgerlink.providers.clio.wire import ClioAllocation, ClioBill, ClioBillingSettings, ClioLineItem
 
@@ -157,6 +169,23 @@ class ClioSource:
         if len(touched) <= PARENTS_ONE_BY_ONE_UP_TO:
             return list(self._client.allocations(status="valid", parent_ids=sorted(touched)))
         return list(self._client.allocations(status="valid"))
+
+    # -- trust ----------------------------------------------------------------------------------
+
+    def trust_accounts(self) -> list[TrustAccount]:
+        """The firm's open trust bank accounts."""
+        return [trust_account_from_clio(a) for a in self._client.bank_accounts(type="TrustAccount")]
+
+    def trust_transactions(self, account_id: str) -> list[TrustTransaction]:
+        """Every transaction of one trust account that moves money, oldest first (date, then id)."""
+        transactions = []
+        for wire in self._client.bank_transactions(int(account_id)):
+            transaction = trust_transaction_from_clio(wire, account_id=account_id)
+            if transaction is None:
+                log.info("Clio bank transaction %s moves no money; nothing to post", wire.id)
+                continue
+            transactions.append(transaction)
+        return sorted(transactions, key=lambda t: (t.date, int(t.source_id)))
 
     # -- contact write-back ---------------------------------------------------------------------
 

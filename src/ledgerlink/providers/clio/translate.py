@@ -9,13 +9,17 @@ tax themselves.
 
 Payments and credit notes come from allocations (Clio has no payments list, reference §3.9):
 the allocations of one parent Payment (or CreditMemo) make one Payment (CreditNote). Contact
-edits made in the ledger become a PATCH body (:func:`contact_edit_body`).
+edits made in the ledger become a PATCH body (:func:`contact_edit_body`). Trust bank accounts
+and their transactions become TrustAccount / TrustTransaction; which kind of movement a
+transaction is comes from :mod:`.trust_kinds`, the one home of those assumptions.
 
 Assumptions (the reference is silent on them):
 
 - A payment came from trust when an allocation's ``source_bank_account`` is a Trust account;
   the reference marks this reading of the two bank-account links UNVERIFIED.
 - Allocations do not carry the payment's reference, so a Payment's ``reference`` is None.
+- An allocation to a trust request (see :mod:`.trust_kinds`) is money paid into trust, not a
+  revenue payment: it is left out of payments and credit notes (the trust ledger has it).
 - A payment (credit note) is voided when every allocation of it is; it then lists the
   allocations voided last (with it), which is what it applied before it was deleted. An
   allocation with no bill (interest whose bill was deleted) applies to no invoice and is left out.
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
 from ledgerlink.domain import (
@@ -41,13 +46,18 @@ from ledgerlink.domain import (
     LineKind,
     Payment,
     TaxSettings,
+    TrustAccount,
+    TrustTransaction,
     money,
 )
 from ledgerlink.errors import LedgerlinkError
+from ledgerlink.providers.clio.trust_kinds import classify, is_trust_request
 from ledgerlink.providers.clio.wire import (
     ClioActivity,
     ClioAddress,
     ClioAllocation,
+    ClioBankAccount,
+    ClioBankTransaction,
     ClioBill,
     ClioBillingSettings,
     ClioContact,
@@ -192,11 +202,14 @@ def allocations_by_parent(
 ) -> dict[int, list[ClioAllocation]]:
     """The allocations of each parent of ``parent_type`` ("Payment" or "CreditMemo"), by parent id.
 
-    An allocation read twice (by overlapping requests) counts once, as its latest version.
+    An allocation read twice (by overlapping requests) counts once, as its latest version. An
+    allocation to a trust request is money into trust, not a payment of a bill: left out.
     """
     latest: dict[int, ClioAllocation] = {}
     for allocation in allocations:
         if allocation.parent is None or allocation.parent.type != parent_type:
+            continue
+        if allocation.bill is not None and is_trust_request(allocation.bill.kind):
             continue
         seen = latest.get(allocation.id)
         if seen is None or _moment(allocation.updated_at) >= _moment(seen.updated_at):
@@ -289,6 +302,63 @@ def _latest_update(allocations: Sequence[ClioAllocation]) -> datetime | None:
 
 def _moment(value: datetime | None) -> float:
     return value.timestamp() if value is not None else float("-inf")
+
+
+# -- trust -------------------------------------------------------------------------------------
+
+
+def trust_account_from_clio(account: ClioBankAccount) -> TrustAccount:
+    return TrustAccount(
+        source_id=str(account.id),
+        name=account.name or f"Clio bank account {account.id}",
+        balance=money(account.balance),
+        currency=account.currency,
+    )
+
+
+def trust_transaction_from_clio(
+    wire: ClioBankTransaction, *, account_id: str | None = None
+) -> TrustTransaction | None:
+    """The domain TrustTransaction; ``None`` for one that moves no money.
+
+    ``account_id`` stands in when the wire record does not name its account (it was read by
+    account). Its size is ``|funds_in − funds_out|``; when Clio sends neither, the signed
+    ``amount``. Raises LedgerlinkError when no account is known.
+    """
+    funds_in, funds_out = wire.funds_in, wire.funds_out
+    if funds_in is None and funds_out is None and wire.amount is not None:
+        funds_in, funds_out = max(wire.amount, Decimal(0)), max(-wire.amount, Decimal(0))
+    funds_in, funds_out = money(funds_in or 0), money(funds_out or 0)
+    kind = classify(
+        funds_in=funds_in,
+        funds_out=funds_out,
+        transaction_type=wire.transaction_type,
+        has_bill=wire.bill is not None,
+        bill_is_trust=wire.bill is not None and is_trust_request(wire.bill.kind),
+        has_allocation=wire.allocation is not None,
+    )
+    if kind is None:
+        return None
+    account = str(wire.bank_account_id) if wire.bank_account_id is not None else account_id
+    if account is None:
+        raise LedgerlinkError(
+            f"Clio bank transaction {wire.id} names no bank account",
+            remedy="Report this to the ledgerlink maintainers with the log (run with --verbose).",
+        )
+    return TrustTransaction(
+        source_id=str(wire.id),
+        account_id=account,
+        kind=kind,
+        date=wire.date,
+        amount=abs(funds_in - funds_out),
+        client_id=str(wire.client.id) if wire.client is not None else None,
+        client_name=wire.client.name if wire.client is not None else None,
+        matter=wire.matter.display_number if wire.matter is not None else None,
+        description=wire.description,
+        reference=wire.confirmation,
+        bill_id=str(wire.bill.id) if wire.bill is not None else None,
+        updated_at=wire.updated_at,
+    )
 
 
 # -- contact write-back -------------------------------------------------------------------------

@@ -228,6 +228,12 @@ class ClioParent(_Wire):
     type: str
 
 
+class ClioBillKindRef(ClioBillRef):
+    """A nested bill with its ``kind`` (``trust_kind`` for a trust request, see ``trust_kinds``)."""
+
+    kind: str | None = None
+
+
 class ClioAllocation(_Wire):
     """Part of a payment or credit memo applied to one bill (reference §3.9).
 
@@ -240,7 +246,43 @@ class ClioAllocation(_Wire):
     description: str | None = None  # the credit memo's description, on credit memo allocations
     voided_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
-    bill: ClioRef | None = None
+    bill: ClioBillKindRef | None = None
     contact: ClioRef | None = None
     parent: ClioParent | None = None
     source_bank_account: ClioBankAccountRef | None = None
+
+
+class ClioBankAccount(_Wire):
+    """A bank account of the firm (reference §3.10): ``type`` is "Operating" or "Trust"."""
+
+    id: int
+    etag: str | None = None
+    name: str | None = None
+    type: str | None = None
+    balance: Decimal = ZERO
+    currency: str | None = None
+    updated_at: dt.datetime | None = None
+
+
+class ClioBankTransaction(_Wire):
+    """One transaction of a bank account (reference §3.10).
+
+    ``amount`` is signed (funds in positive); ``funds_in``/``funds_out`` carry its size on their
+    side. What ``transaction_type`` holds is undocumented: see :mod:`.trust_kinds`.
+    """
+
+    id: int
+    etag: str | None = None
+    transaction_type: str | None = None
+    date: dt.date
+    amount: Decimal | None = None
+    funds_in: Decimal | None = None
+    funds_out: Decimal | None = None
+    description: str | None = None
+    confirmation: str | None = None  # the reference (cheque number, wire reference, ...)
+    bank_account_id: int | None = None
+    client: ClioNamed | None = None
+    matter: ClioMatterRef | None = None
+    bill: ClioBillKindRef | None = None
+    allocation: ClioRef | None = None
+    updated_at: dt.datetime | None = None

@@ -51,6 +51,7 @@ MAX_REQUEST_ID = 50
 MAX_BATCH_REQUEST_ID = 36
 MAX_BATCH_ID_WITH_REQUEST_ID = 10
 MAX_CDC_OBJECTS = 1000  # one change-data-capture answer holds at most this many records (§3.2)
+IN_CHUNK = 30  # values per `IN (...)` query: keeps statements short
 TYPOGRAPHIC_APOSTROPHE = "\u2019"
 # Lists whose records are named by ``Name`` rather than ``DisplayName``.
 NAMED_BY_NAME = frozenset({"Item", "Account"})
@@ -312,6 +313,18 @@ class QboClient:
             if len(page) < page_size:
                 return rows
             start += page_size
+
+    def query_in(
+        self, entity: str, prop: str, values: Sequence[str], *, where: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every row whose ``prop`` is one of ``values`` (and matches ``where``), IN_CHUNK values a query."""
+        rows: list[dict[str, Any]] = []
+        wanted = list(dict.fromkeys(values))
+        for start in range(0, len(wanted), IN_CHUNK):
+            literals = ", ".join(self.quote(v) for v in wanted[start : start + IN_CHUNK])
+            also = f" AND {where}" if where else ""
+            rows.extend(self.query_all(entity, f"{prop} IN ({literals}){also}"))
+        return rows
 
     def read(self, entity: str, record_id: str) -> dict[str, Any]:
         """One record by Id; NotFoundError (610) if it does not exist."""

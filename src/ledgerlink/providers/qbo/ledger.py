@@ -1,27 +1,19 @@
 """QuickBooks Online as a :class:`ledgerlink.sync.ports.Ledger`.
 
 Reads for matching (customers incl. inactive, vendor/employee names, items, accounts, invoices by
-number), the company's settings, change data capture; writes through ``/batch`` with the intent
-keys as ``requestid``; and QBO faults turned into causes and remedies a bookkeeper can act on.
+number), the company's settings, change data capture, the trust books; writes through ``/batch``
+with the intent keys as ``requestid``; and QBO faults turned into causes and remedies a
+bookkeeper can act on.
 
-How :meth:`QboLedger.write` carries out a list of writes:
-
-1. Every write becomes a QBO step (entity, operation, body) before anything is sent: a mapped
-   Product/Service or deposit account missing from the company stops the pass (MappingMissingError).
-2. Steps that need the record's current state (a version the engine does not know, a customer to
-   reactivate) read it first, with one ``Id IN (...)`` query per entity.
-3. Creates, updates and deletes go out in ``/batch`` calls of at most 30, in input order, under a
-   ``requestid`` derived from the items' keys (a resent batch replays instead of writing twice,
-   §3.1, §4). Invoice voids go one by one with the item's key as ``requestid``.
-4. An item refused with 5010 (stale SyncToken) is re-read and sent again alone, once: Clio owns
-   these records, so its version wins. Any other refusal is that item's ApiError; a transport
-   failure or a 429 of the whole call raises.
+:meth:`QboLedger.write` turns every write into a QBO step (entity, operation, body) before anything
+is sent: a mapped Product/Service or account missing from the company stops the pass
+(MappingMissingError). :mod:`ledgerlink.providers.qbo.writes` carries the steps out.
 
 Assumptions:
 
-- A "link" of an invoice, payment, credit note or credit application makes the adopted record
-  equal to Clio's, like an update; a "link" of a contact reactivates the customer (QBO keeps
-  inactive customers, §1.5) and changes nothing else.
+- A "link" of an invoice, payment, credit note, credit application, trust posting or cheque makes
+  the adopted record equal to Clio's, like an update; a "link" of a contact reactivates the
+  customer (QBO keeps inactive customers, §1.5) and changes nothing else.
 - A credit note in a company that computes tax needs a tax code on its line; the first active
   code that charges 0 is used. Without one the credit note is refused before sending, as an
   ApiError with code ``NO_ZERO_TAX_CODE`` and status 0.
@@ -32,33 +24,42 @@ Assumptions:
   TaxCode and TaxRate are read only for companies elsewhere.
 - An item or account named in a draft that the company lacks entirely is systemic (the mapping is
   wrong for every record); one that exists but is inactive is sent, and QBO's 610 is per record.
+- An update of a trust posting or cheque leaves its PrivateNote alone: the marker of the write
+  that created it stays, and the memo's current text travels in the lines' Description.
+- The trust books are read from JournalEntry, Purchase and Payment (deposits) dated on or before
+  the day asked; Deposit and Transfer records are not read (ledgerlink writes neither), so trust
+  money moved by hand with those in QBO is not counted. A customer whose trust postings net to
+  zero has no entry in ``by_customer``.
+- An inactive account may be read back with QBO's " (deleted)" after its name, like the name
+  lists (§1.5): :meth:`QboLedger.accounts` asks for both spellings.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from functools import partial
-from typing import Any, Literal, TypeVar
+from typing import Any
 
 from ledgerlink.domain import Contact, money
 from ledgerlink.errors import (
     ApiError,
     ConflictError,
     MappingMissingError,
-    RateLimitedError,
     RecordError,
     ValidationError,
 )
 from ledgerlink.providers.qbo import translate
-from ledgerlink.providers.qbo.client import MAX_BATCH_ITEMS, MAX_CDC_OBJECTS, BatchItem, QboClient
+from ledgerlink.providers.qbo.client import MAX_CDC_OBJECTS, TYPOGRAPHIC_APOSTROPHE, QboClient
+from ledgerlink.providers.qbo.wire import INACTIVE_SUFFIX, bare_name
+from ledgerlink.providers.qbo.writes import CHEQUE_PRINTED, Operation, Step, StepRunner, version_of, written
 from ledgerlink.sync.ports import (
     CreditApplicationDraft,
     CreditNoteDraft,
     InvoiceDraft,
+    LedgerAccount,
     LedgerChanges,
     LedgerCustomer,
     LedgerInvoice,
@@ -66,60 +67,19 @@ from ledgerlink.sync.ports import (
     LedgerWrite,
     PaymentDraft,
     TaxCode,
+    TrustBooks,
+    TrustChequeDraft,
+    TrustPostingDraft,
     Written,
     fold,
 )
 
 log = logging.getLogger("ledgerlink.qbo")
 
-DELETED_SUFFIX = " (deleted)"
-IN_CHUNK = 30  # values per `IN (...)` query: keeps statements short
 CDC_LOOKBACK = timedelta(days=30)  # §3.2
 CDC_MARGIN = timedelta(hours=1)  # clocks differ; never ask for the very edge of the window
 NO_ZERO_TAX_CODE = "NO_ZERO_TAX_CODE"
-ENTITY = {
-    "contact": "Customer",
-    "invoice": "Invoice",
-    "payment": "Payment",
-    "credit_note": "CreditMemo",
-    "credit_application": "Payment",
-}
-
-T = TypeVar("T")
-Operation = Literal["create", "update", "reactivate", "delete", "void"]
-Answer = Written | ApiError
-
-
-def _written(record: Mapping[str, Any], entity: str) -> Written:
-    """The id and version QBO answered; for a customer also the customer as QBO now holds it."""
-    customer = translate.ledger_customer(record, bare_name=True) if entity == "Customer" else None
-    return Written(id=str(record["Id"]), version=_version(record), customer=customer)
-
-
-def _version(record: Mapping[str, Any]) -> str | None:
-    return str(record.get("SyncToken", "")) or None
-
-
-def _base_name(name: str) -> str:
-    return name[: -len(DELETED_SUFFIX)] if name.endswith(DELETED_SUFFIX) else name
-
-
-@dataclass(frozen=True)
-class Step:
-    """One write as one QBO operation: ``fields`` is the body without ``Id``/``SyncToken``."""
-
-    index: int
-    key: str
-    entity: str
-    operation: Operation
-    fields: Mapping[str, Any]
-    target_id: str | None = None
-    version: str | None = None
-
-    @property
-    def needs_current(self) -> bool:
-        """Whether the record must be read first: its version is unknown, or its state decides the write."""
-        return self.operation == "reactivate" or (self.operation != "create" and self.version is None)
+TRUST_BOOK_ENTITIES = ("JournalEntry", "Purchase", "Payment")
 
 
 class QboLedger:
@@ -132,6 +92,7 @@ class QboLedger:
         self._now = now
         self._names: dict[str, dict[str, tuple[str, bool]]] = {}
         self._settings: LedgerSettings | None = None
+        self._runner = StepRunner(client, computes_tax=lambda: self.settings().computes_tax)
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -146,7 +107,7 @@ class QboLedger:
         holders: dict[str, str] = {}
         for entity, noun in (("Vendor", "vendor"), ("Employee", "employee")):
             for row in self._client.query_all(entity, "Active IN (true, false)"):
-                holders.setdefault(fold(_base_name(str(row.get("DisplayName", "")))), noun)
+                holders.setdefault(fold(bare_name(str(row.get("DisplayName", "")))), noun)
         return holders
 
     def _name_index(self, entity: str) -> dict[str, tuple[str, bool]]:
@@ -157,9 +118,9 @@ class QboLedger:
                 entry = (str(row["Id"]), bool(row.get("Active", True)))
                 for name in (row.get("FullyQualifiedName"), row.get("Name")):
                     if name:
-                        current = index.get(_base_name(str(name)))
+                        current = index.get(bare_name(str(name)))
                         if current is None or (entry[1] and not current[1]):
-                            index[_base_name(str(name))] = entry
+                            index[bare_name(str(name))] = entry
             self._names[entity] = index
         return self._names[entity]
 
@@ -177,24 +138,20 @@ class QboLedger:
         return {name: item_id for name, (item_id, _active) in self._name_index("Item").items()}
 
     def invoices_by_number(self, numbers: Iterable[str]) -> dict[str, LedgerInvoice]:
-        wanted = sorted(set(numbers))
         found: dict[str, LedgerInvoice] = {}
-        for start in range(0, len(wanted), IN_CHUNK):
-            chunk = wanted[start : start + IN_CHUNK]
-            literals = ", ".join(QboClient.quote(n) for n in chunk)
-            for row in self._client.query_all("Invoice", f"DocNumber IN ({literals})"):
-                number = str(row.get("DocNumber", ""))
-                found.setdefault(
-                    number,
-                    LedgerInvoice(
-                        id=str(row["Id"]),
-                        number=number,
-                        customer_id=str((row.get("CustomerRef") or {}).get("value", "")),
-                        total=money(row.get("TotalAmt", Decimal(0))),
-                        version=_version(row),
-                        note=str(row.get("PrivateNote", "")),
-                    ),
-                )
+        for row in self._client.query_in("Invoice", "DocNumber", sorted(set(numbers))):
+            number = str(row.get("DocNumber", ""))
+            found.setdefault(
+                number,
+                LedgerInvoice(
+                    id=str(row["Id"]),
+                    number=number,
+                    customer_id=str((row.get("CustomerRef") or {}).get("value", "")),
+                    total=money(row.get("TotalAmt", Decimal(0))),
+                    version=version_of(row),
+                    note=str(row.get("PrivateNote", "")),
+                ),
+            )
         return found
 
     def find_customer(self, display_name: str) -> LedgerCustomer | None:
@@ -217,6 +174,54 @@ class QboLedger:
             self._settings = translate.ledger_settings(preferences, company, codes)
         return self._settings
 
+    # -- trust -----------------------------------------------------------------------------------
+
+    def accounts(self, names: Collection[str]) -> dict[str, LedgerAccount]:
+        """The accounts with these names, active or not, by the name asked for (one query)."""
+        wanted = {fold(name): name for name in names}
+        plain = [n for n in wanted.values() if TYPOGRAPHIC_APOSTROPHE not in n]
+        spellings = [spelling for name in plain for spelling in (name, name + INACTIVE_SUFFIX)]
+        rows = self._client.query_in("Account", "Name", spellings, where="Active IN (true, false)")
+        for name in wanted.values():
+            if name not in plain:  # U+2019 cannot be queried with IN: QBO's lexer refuses it (§1.6)
+                rows.extend(self._client.find_by_display_name("Account", name))
+        found: dict[str, LedgerAccount] = {}
+        for account in map(translate.ledger_account, rows):
+            asked = wanted.get(fold(account.name))
+            if asked is not None and (asked not in found or (account.active and not found[asked].active)):
+                found[asked] = account
+        return found
+
+    def vendors(self) -> dict[str, str]:
+        """Active vendors: folded display name → id (the first by Id when two fold alike)."""
+        found: dict[str, str] = {}
+        for row in self._client.query_all("Vendor"):
+            found.setdefault(fold(bare_name(str(row.get("DisplayName", "")))), str(row["Id"]))
+        return found
+
+    def trust_books(self, bank_account: str, liability_account: str, as_of: date) -> TrustBooks:
+        """Balances of a trust bank/liability pair from QBO's transactions dated on or before ``as_of``."""
+        ids = self._resolve("Account", {bank_account, liability_account})
+        dated = f"TxnDate <= {QboClient.quote(as_of.isoformat())}"
+        rows = {entity: self._client.query_all(entity, dated) for entity in TRUST_BOOK_ENTITIES}
+        return translate.trust_books(
+            ids[bank_account], ids[liability_account], rows["JournalEntry"], rows["Purchase"], rows["Payment"]
+        )
+
+    def find_marked(self, kind: str, wanted: Mapping[str, date]) -> dict[str, Written]:
+        """Records of ``kind`` carrying a wanted key's marker, dated that key's day: one query per day."""
+        entity = translate.ENTITY.get(kind)
+        if entity is None or entity == "Customer":
+            raise ValueError(f"QuickBooks cannot look up {kind!r} records by date and marker")
+        days: dict[date, list[str]] = {}
+        for key, day in wanted.items():
+            days.setdefault(day, []).append(key)
+        found: dict[str, Written] = {}
+        for day, keys in sorted(days.items()):
+            rows = self._client.query_all(entity, f"TxnDate = {QboClient.quote(day.isoformat())}")
+            found.update(translate.marked_records(rows, keys))
+        return found
+
     def changes(self, since: datetime, kinds: Collection[str]) -> LedgerChanges | None:
         """One change-data-capture read: customers, plus the records of ``kinds``; None if too far back."""
         since = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
@@ -233,7 +238,7 @@ class QboLedger:
     # -- single writes -------------------------------------------------------------------------
 
     def create_customer(self, contact: Contact, *, key: str) -> Written:
-        return _written(
+        return written(
             self._client.create("Customer", translate.customer_fields(contact), request_id=key), "Customer"
         )
 
@@ -244,13 +249,13 @@ class QboLedger:
     def reactivate_customer(self, target_id: str, *, key: str) -> Written:
         current = self._client.read("Customer", target_id)
         if current.get("Active", True):
-            return _written(current, "Customer")
-        body = {"Active": True, "DisplayName": _base_name(str(current.get("DisplayName", "")))}
+            return written(current, "Customer")
+        body = {"Active": True, "DisplayName": bare_name(str(current.get("DisplayName", "")))}
         return self._update_latest("Customer", target_id, str(current.get("SyncToken")), lambda: body, key)
 
     def create_invoice(self, draft: InvoiceDraft, *, key: str) -> Written:
         body = translate.invoice_create_body(draft, self._item_ids(), key=key)
-        return _written(self._client.create("Invoice", body, request_id=key), "Invoice")
+        return written(self._client.create("Invoice", body, request_id=key), "Invoice")
 
     def update_invoice(
         self, target_id: str, version: str | None, draft: InvoiceDraft, *, key: str
@@ -266,36 +271,21 @@ class QboLedger:
             version = str(self._client.read(entity, target_id).get("SyncToken"))
         try:
             body = {"Id": target_id, "SyncToken": version, **fields()}
-            return _written(self._client.update(entity, body, request_id=key), entity)
+            return written(self._client.update(entity, body, request_id=key), entity)
         except ConflictError:
             fresh = str(self._client.read(entity, target_id).get("SyncToken"))
             body = {"Id": target_id, "SyncToken": fresh, **fields()}
-            return _written(self._client.update(entity, body, request_id=f"{key[:48]}-r"), entity)
+            return written(self._client.update(entity, body, request_id=f"{key[:48]}-r"), entity)
 
     # -- batched writes ------------------------------------------------------------------------
 
     def write(self, writes: Sequence[LedgerWrite]) -> list[Written | ApiError]:
         """Carry out writes in input order, batched where QBO allows; one answer per write, in order."""
-        planned = [self._step(index, w) for index, w in enumerate(writes)]
-        current = self._current([s for s in planned if isinstance(s, Step) and s.needs_current])
-        answers: dict[int, Answer] = {}
-        for segment in segments(writes):
-            ready: dict[int, Step] = {}
-            for index in segment:
-                step = self._ready(planned[index], current)
-                if isinstance(step, Step):
-                    ready[index] = step
-                else:
-                    answers[index] = step
-            if writes[segment[0]].op == "void":
-                answers.update({index: self._void(step) for index, step in ready.items()})
-            else:
-                answers.update(self._send([writes[index].key for index in segment], segment, ready))
-        return [answers[index] for index in range(len(writes))]
+        return self._runner.run(writes, [self._step(index, w) for index, w in enumerate(writes)])
 
     def _step(self, index: int, w: LedgerWrite) -> Step | ApiError:
         """The QBO operation for one write; refuses an op/kind pair ledgerlink never plans."""
-        entity = ENTITY.get(w.kind)
+        entity = translate.ENTITY.get(w.kind)
         if entity is None:
             raise ValueError(f"QuickBooks cannot write a {w.kind!r}")
         step = Step(index, w.key, entity, "create", {}, w.target_id, w.version)
@@ -343,6 +333,16 @@ class QboLedger:
             if create:
                 return translate.credit_application_create_body(payload, key=w.key)
             return translate.credit_application_fields(payload)
+        if isinstance(payload, TrustPostingDraft) and w.kind == "trust_posting":
+            bank, liability = self._trust_accounts(payload.bank_account, payload.liability_account)
+            if create:
+                return translate.journal_entry_create_body(payload, bank, liability, key=w.key)
+            return translate.journal_entry_fields(payload, bank, liability)
+        if isinstance(payload, TrustChequeDraft) and w.kind == "trust_cheque":
+            bank, liability = self._trust_accounts(payload.bank_account, payload.liability_account)
+            if create:
+                return translate.cheque_create_body(payload, bank, liability, key=w.key)
+            return translate.cheque_fields(payload, bank, liability)
         raise ValueError(f"a {w.kind} write cannot carry a {type(payload).__name__}")
 
     def _resolve(self, entity: str, names: Collection[str]) -> dict[str, str]:
@@ -357,6 +357,10 @@ class QboLedger:
             )
         return {name: index[name][0] for name in names}
 
+    def _trust_accounts(self, bank: str, liability: str) -> tuple[str, str]:
+        ids = self._resolve("Account", {bank, liability})
+        return ids[bank], ids[liability]
+
     def _credit_tax_code(self) -> str | ApiError | None:
         settings = self.settings()
         if not settings.computes_tax:
@@ -370,137 +374,6 @@ class QboLedger:
             status=0,
             code=NO_ZERO_TAX_CODE,
         )
-
-    def _current(self, steps: Sequence[Step]) -> dict[tuple[str, str], dict[str, Any] | ApiError]:
-        """The current record behind each step that needs it: one query per entity, reads for the rest."""
-        wanted: dict[str, list[str]] = {}
-        for step in steps:
-            if step.target_id is not None and step.target_id not in wanted.setdefault(step.entity, []):
-                wanted[step.entity].append(step.target_id)
-        found: dict[tuple[str, str], dict[str, Any] | ApiError] = {}
-        for entity, ids in wanted.items():
-            for start in range(0, len(ids), IN_CHUNK):
-                literals = ", ".join(QboClient.quote(i) for i in ids[start : start + IN_CHUNK])
-                active = " AND Active IN (true, false)" if entity == "Customer" else ""
-                for row in self._client.query_all(entity, f"Id IN ({literals}){active}"):
-                    found[(entity, str(row["Id"]))] = row
-            for record_id in ids:
-                if (entity, record_id) not in found:  # gone: let QBO say so (610) in its own words
-                    found[(entity, record_id)] = self._guarded(partial(self._client.read, entity, record_id))
-        return found
-
-    def _ready(
-        self, step: Step | ApiError, current: Mapping[tuple[str, str], dict[str, Any] | ApiError]
-    ) -> Step | Answer:
-        """The step with the version it must carry, or its answer when nothing is left to send."""
-        if isinstance(step, ApiError) or not step.needs_current or step.target_id is None:
-            return step
-        record = current[(step.entity, step.target_id)]
-        if isinstance(record, ApiError):
-            return record
-        if step.operation == "reactivate":
-            if record.get("Active", True) is True:
-                return _written(record, step.entity)
-            fields = {"Active": True, "DisplayName": _base_name(str(record.get("DisplayName", "")))}
-            return replace(step, version=_version(record), fields=fields)
-        return replace(step, version=_version(record))
-
-    def _send(
-        self, keys: Sequence[str], segment: Sequence[int], ready: Mapping[int, Step]
-    ) -> dict[int, Answer]:
-        """One ``/batch`` call for a segment's steps still to send; stale items are retried alone, once.
-
-        The requestid and the bIds come from the whole segment, whatever is left to send in it: a
-        repeated call then names the same batch and gets its first answers back (§3.1, §4).
-        """
-        steps = {f"b{position}": ready[index] for position, index in enumerate(segment) if index in ready}
-        if not steps:
-            return {}
-        items = [self._batch_item(bid, step) for bid, step in steps.items()]
-        results = self._client.batch(items, request_id=translate.batch_request_id(keys))
-        answers: dict[int, Answer] = {}
-        for result in results:
-            step = steps[result.bid]
-            if isinstance(result.error, ConflictError) and step.operation != "create":
-                answers[step.index] = self._retry_stale(step)
-            elif result.error is not None:
-                answers[step.index] = result.error
-            elif result.record is None:
-                answers[step.index] = ApiError(
-                    f"QuickBooks answered batch item {result.bid} without a record", status=200
-                )
-            else:
-                answers[step.index] = self._answer(step, result.record)
-        return answers
-
-    @staticmethod
-    def _batch_item(bid: str, step: Step) -> BatchItem:
-        if step.operation == "create":
-            return BatchItem.create(bid, step.entity, step.fields)
-        if step.target_id is None or step.version is None:
-            raise ValueError(f"a {step.operation} needs the record's id and version")
-        if step.operation == "delete":
-            return BatchItem.delete(bid, step.entity, step.target_id, step.version)
-        return BatchItem.update(
-            bid, step.entity, {"Id": step.target_id, "SyncToken": step.version, **step.fields}
-        )
-
-    def _void(self, step: Step) -> Answer:
-        assert step.target_id is not None and step.version is not None
-        target, version = step.target_id, step.version
-        try:
-            return self._answer(step, self._client.void_invoice(target, version, request_id=step.key))
-        except ConflictError:
-            return self._retry_stale(step)
-        except RateLimitedError:
-            raise
-        except ApiError as error:
-            return error
-
-    def _retry_stale(self, step: Step) -> Answer:
-        """Re-read a record that changed under us and send the same change again, alone (Clio wins)."""
-        assert step.target_id is not None
-        target, request_id = step.target_id, f"{step.key[:48]}-r"
-
-        def again() -> Written:
-            fresh = self._client.read(step.entity, target)
-            version = str(fresh.get("SyncToken"))
-            if step.operation == "delete":
-                self._client.delete(step.entity, target, version, request_id=request_id)
-                return Written(id=target, version=None)
-            if step.operation == "void":
-                return self._answer(step, self._client.void_invoice(target, version, request_id=request_id))
-            fields = dict(step.fields)
-            if step.operation == "reactivate":
-                if fresh.get("Active", True) is True:
-                    return _written(fresh, step.entity)
-                fields["DisplayName"] = _base_name(str(fresh.get("DisplayName", "")))
-            body = {"Id": target, "SyncToken": version, **fields}
-            return self._answer(step, self._client.update(step.entity, body, request_id=request_id))
-
-        return self._guarded(again)
-
-    @staticmethod
-    def _guarded(call: Callable[[], T]) -> T | ApiError:
-        """``call()``, or the ApiError QBO answered; a rate limit still stops the whole write."""
-        try:
-            return call()
-        except RateLimitedError:
-            raise
-        except ApiError as error:
-            return error
-
-    def _answer(self, step: Step, record: Mapping[str, Any]) -> Written:
-        if step.operation == "delete":
-            return Written(id=str(record.get("Id") or step.target_id), version=None)
-        written = _written(record, step.entity)
-        if (
-            step.entity == "Invoice"
-            and step.operation in ("create", "update")
-            and self.settings().computes_tax
-        ):
-            return replace(written, tax=translate.computed_tax(record))
-        return written
 
     # -- errors --------------------------------------------------------------------------------
 
@@ -561,6 +434,11 @@ class QboLedger:
                 "retries them next pass.",
                 True,
             ),
+            CHEQUE_PRINTED: (
+                "cheque_printed",
+                "void the cheque in QuickBooks Online and record the correction in Clio as a new transaction",
+                False,
+            ),
         }
         if code == "610" and "deleted" in text:
             known["610"] = (
@@ -576,7 +454,10 @@ class QboLedger:
                 "taxes to codes listed in QBO's sales tax settings.",
                 False,
             )
-        if code == "6000":
+        trust = _trust_rule(text) if code == "6000" or code not in known else None
+        if trust is not None:
+            known[code] = trust
+        elif code == "6000":
             known["6000"] = _business_rule(text)
         cause, remedy, retryable = known.get(
             code,
@@ -585,24 +466,39 @@ class QboLedger:
         return RecordError(cause=cause, message=qbo, remedy=remedy, retryable=retryable)
 
 
-def segments(writes: Sequence[LedgerWrite]) -> list[list[int]]:
-    """Input positions grouped as sent: batches of at most 30 in order, each invoice void alone.
+_UNBALANCED_WORDS = ("not balanced", "unbalanced", "out of balance", "debits and credits", "must balance")
+_ACCOUNT_TYPE_WORDS = ("account type", "type of account", "bank account", "credit card account")
+_ENTITY_WORDS = ("must choose a", "must select a", "requires a customer", "requires a vendor", "entity")
 
-    Derived from the writes only (never from what a read found), so the same writes always form
-    the same batches under the same requestids.
-    """
-    groups: list[list[int]] = []
-    batch: list[int] = []
-    for index, w in enumerate(writes):
-        if w.op == "void":
-            groups.extend([batch, [index]] if batch else [[index]])
-            batch = []
-            continue
-        batch.append(index)
-        if len(batch) == MAX_BATCH_ITEMS:
-            groups.append(batch)
-            batch = []
-    return [*groups, batch] if batch else groups
+
+def _trust_rule(text: str) -> tuple[str, str, bool] | None:
+    """QBO refusals a trust posting or cheque meets: unbalanced, wrong account type, missing name."""
+    if any(words in text for words in _UNBALANCED_WORDS):
+        return (
+            "unbalanced_entry",
+            "QBO refused a journal entry whose debits and credits differ. ledgerlink always sends both "
+            "sides of a trust posting: report this with the message above.",
+            False,
+        )
+    if any(words in text for words in _ACCOUNT_TYPE_WORDS):
+        return (
+            "wrong_account_type",
+            "An account of the wrong type was used (a cheque must be paid from a Bank account). Check "
+            "[[trust.accounts]] in the config names the trust bank (Bank, detail type Trust Account) and "
+            "the trust liability (Other Current Liabilities, Trust Accounts - Liabilities) in QBO; "
+            "ledgerlink retries it next pass.",
+            True,
+        )
+    if any(words in text for words in _ENTITY_WORDS):
+        return (
+            "missing_entity",
+            "QBO needs a customer or vendor on a line posting to Accounts Receivable or Accounts Payable, "
+            "or the named customer or vendor does not exist there. Check [[trust.accounts]] in the config "
+            "names the trust accounts (never A/R or A/P) and that the client reached QBO; ledgerlink "
+            "retries it next pass.",
+            True,
+        )
+    return None
 
 
 _APPLICATION_WORDS = ("appl", "link", "exceed", "more than", "balance", "credit")

@@ -34,12 +34,17 @@ from ledgerlink.sync.ports import (
     CreditApplicationDraft,
     CreditNoteDraft,
     InvoiceDraft,
+    LedgerAccount,
     LedgerChanges,
     LedgerCustomer,
     LedgerSettings,
     PaymentDraft,
     Settlement,
     TaxCode,
+    TrustBooks,
+    TrustChequeDraft,
+    TrustPostingDraft,
+    Written,
 )
 
 MAX_DISPLAY_NAME = 500
@@ -54,14 +59,20 @@ MAX_PAYMENT_REF = 21
 MAX_BATCH_REQUEST_ID = 36
 TAX_EXCLUDED = "TaxExcluded"
 US_COUNTRIES = frozenset({"US", "USA"})
-# Ledger entity whose change data capture reports each link kind's records.
-CDC_ENTITY = {
+# The QBO entity that holds each link kind's records (written, looked up, reported by change capture).
+ENTITY = {
     "contact": "Customer",
     "invoice": "Invoice",
     "payment": "Payment",
     "credit_application": "Payment",  # a credit applied is a zero-total Payment
     "credit_note": "CreditMemo",
+    "trust_posting": "JournalEntry",
+    "trust_cheque": "Purchase",  # a Check is a Purchase with PaymentType "Check" (§2.13)
 }
+JOURNAL_LINE = "JournalEntryLineDetail"
+EXPENSE_LINE = "AccountBasedExpenseLineDetail"
+NEED_TO_PRINT = "NeedToPrint"
+PRINT_COMPLETE = "PrintComplete"
 
 _FORBIDDEN = re.compile(r"[:\t\r\n]+")
 
@@ -270,6 +281,76 @@ def credit_application_create_body(draft: CreditApplicationDraft, *, key: str) -
     return {**credit_application_fields(draft), "PrivateNote": note}
 
 
+# ---------------------------------------------------------------------------------------------
+# Trust: journal entries between the trust bank and liability accounts, and cheques to print
+
+
+def _journal_line(posting: str, account_id: str, amount: Decimal, memo: str) -> dict[str, Any]:
+    return {
+        "DetailType": JOURNAL_LINE,
+        "Amount": amount,
+        "Description": memo[:MAX_DESCRIPTION],
+        JOURNAL_LINE: {"PostingType": posting, "AccountRef": {"value": account_id}},
+    }
+
+
+def journal_entry_fields(draft: TrustPostingDraft, bank_id: str, liability_id: str) -> dict[str, Any]:
+    """Two lines moving the amount between the trust bank and the client's trust liability, debit first.
+
+    Money in debits the bank and credits the liability; money out the reverse. The liability line
+    names the client (a Customer ``Entity``) so QBO can report trust per client. No DocNumber: QBO
+    may refuse a repeated journal number (6140, §2.12), and the marker finds the entry instead.
+    """
+    txn = draft.transaction
+    amount = _amount(txn.amount)
+    bank = _journal_line("Debit" if txn.kind.money_in else "Credit", bank_id, amount, draft.memo)
+    liability = _journal_line("Credit" if txn.kind.money_in else "Debit", liability_id, amount, draft.memo)
+    if draft.customer_id:
+        liability[JOURNAL_LINE]["Entity"] = {"Type": "Customer", "EntityRef": {"value": draft.customer_id}}
+    lines = [bank, liability] if txn.kind.money_in else [liability, bank]
+    return {"TxnDate": txn.date.isoformat(), "Line": lines}
+
+
+def journal_entry_create_body(
+    draft: TrustPostingDraft, bank_id: str, liability_id: str, *, key: str
+) -> dict[str, Any]:
+    return {**journal_entry_fields(draft, bank_id, liability_id), "PrivateNote": marked_note(draft.memo, key)}
+
+
+def cheque_fields(draft: TrustChequeDraft, bank_id: str, liability_id: str) -> dict[str, Any]:
+    """A Check paid from the trust bank to the payee, its one line debiting the client's trust liability.
+
+    Never a DocNumber (QBO's print queue numbers the cheque) and never a PrintStatus: an update
+    keeps the print status QBO has; only a create asks for the cheque to be printed.
+    """
+    detail: dict[str, Any] = {"AccountRef": {"value": liability_id}}
+    if draft.customer_id:
+        detail["CustomerRef"] = {"value": draft.customer_id}
+    line = {
+        "DetailType": EXPENSE_LINE,
+        "Amount": _amount(draft.transaction.amount),
+        "Description": draft.memo[:MAX_DESCRIPTION],
+        EXPENSE_LINE: detail,
+    }
+    return {
+        "PaymentType": "Check",
+        "AccountRef": {"value": bank_id},
+        "EntityRef": {"value": draft.payee_id, "type": draft.payee_type},
+        "TxnDate": draft.transaction.date.isoformat(),
+        "Line": [line],
+    }
+
+
+def cheque_create_body(
+    draft: TrustChequeDraft, bank_id: str, liability_id: str, *, key: str
+) -> dict[str, Any]:
+    return {
+        **cheque_fields(draft, bank_id, liability_id),
+        "PrintStatus": NEED_TO_PRINT,
+        "PrivateNote": marked_note(draft.memo, key),
+    }
+
+
 def batch_request_id(keys: Sequence[str]) -> str:
     """A batch's ``requestid`` (≤ 36 chars): same writes, same id, so a resent batch replays (§3.1, §4)."""
     digest = hashlib.sha256("\n".join(keys).encode("utf-8")).hexdigest()
@@ -362,7 +443,7 @@ def ledger_settings(
 
 def cdc_entities(kinds: Collection[str]) -> list[str]:
     """The entities one change-data-capture read asks for: customers always, plus the kinds' records."""
-    return list(dict.fromkeys(["Customer", *(CDC_ENTITY[k] for k in kinds if k in CDC_ENTITY)]))
+    return list(dict.fromkeys(["Customer", *(ENTITY[k] for k in kinds if k in ENTITY)]))
 
 
 def ledger_changes(rows: Mapping[str, Sequence[Mapping[str, Any]]], kinds: Collection[str]) -> LedgerChanges:
@@ -374,7 +455,7 @@ def ledger_changes(rows: Mapping[str, Sequence[Mapping[str, Any]]], kinds: Colle
     )
     versions: dict[str, dict[str, str | None]] = {}
     for kind in kinds:
-        entity = CDC_ENTITY.get(kind)
+        entity = ENTITY.get(kind)
         if entity is None:
             continue
         versions[kind] = {
@@ -382,3 +463,104 @@ def ledger_changes(rows: Mapping[str, Sequence[Mapping[str, Any]]], kinds: Colle
             for row in rows.get(entity, ())
         }
     return LedgerChanges(customers=customers, versions=versions)
+
+
+def ledger_account(record: Mapping[str, Any]) -> LedgerAccount:
+    """A chart-of-accounts row as trust checks see it: its type and detail type (AccountSubType)."""
+    account = wire.Account.model_validate(record)
+    return LedgerAccount(
+        id=account.Id,
+        name=wire.bare_name(account.Name),
+        type=account.AccountType or "",
+        detail_type=account.AccountSubType or None,
+        active=account.Active,
+    )
+
+
+def marked_records(rows: Sequence[Mapping[str, Any]], keys: Collection[str]) -> dict[str, Written]:
+    """Intent key → the record whose private note carries that key's marker (the first, by Id)."""
+    found: dict[str, Written] = {}
+    for row in rows:
+        note = str(row.get("PrivateNote") or "")
+        for key in keys:
+            if key not in found and marker(key) in note:
+                found[key] = Written(id=str(row["Id"]), version=str(row.get("SyncToken", "")) or None)
+    return found
+
+
+class _TrustLedger:
+    """Running balances of the trust bank, the trust liability and the liability per customer."""
+
+    def __init__(self, bank_id: str, liability_id: str) -> None:
+        self.bank_id, self.liability_id = bank_id, liability_id
+        self.bank = Decimal("0.00")
+        self.liability = Decimal("0.00")
+        self.by_customer: dict[str, Decimal] = {}
+
+    def post(self, account_id: str | None, debit: Decimal, customer_id: str | None = None) -> None:
+        """Post ``debit`` (negative: a credit) to an account; only the two trust accounts are kept."""
+        if account_id == self.bank_id:
+            self.bank += debit
+        if account_id == self.liability_id:
+            self.liability -= debit
+            key = customer_id or ""
+            self.by_customer[key] = self.by_customer.get(key, Decimal("0.00")) - debit
+
+    def journal_entry(self, entry: wire.JournalEntry) -> None:
+        for line in entry.Line:
+            detail = line.JournalEntryLineDetail
+            if detail is not None:
+                debit = _amount(line.Amount) if detail.PostingType == "Debit" else -_amount(line.Amount)
+                self.post(detail.AccountRef.value, debit, _customer_of(detail.Entity))
+
+    def purchase(self, purchase: wire.Purchase) -> None:
+        """Credits the paying account by the lines' total, debits each account-based line's account.
+
+        A ``Credit`` purchase (a card refund) moves the other way.
+        """
+        sign = -1 if purchase.Credit else 1
+        total = Decimal("0.00")
+        for line in purchase.Line:
+            total += _amount(line.Amount)
+            detail = line.AccountBasedExpenseLineDetail
+            if detail is not None and detail.AccountRef is not None:
+                customer = detail.CustomerRef.value if detail.CustomerRef else None
+                self.post(detail.AccountRef.value, sign * _amount(line.Amount), customer)
+        self.post(purchase.AccountRef.value, -sign * total)
+
+    def payment(self, payment: wire.Payment) -> None:
+        if payment.DepositToAccountRef is not None:
+            self.post(payment.DepositToAccountRef.value, _amount(payment.TotalAmt))
+
+    def books(self) -> TrustBooks:
+        owed = {customer: balance for customer, balance in self.by_customer.items() if balance != 0}
+        return TrustBooks(bank_balance=self.bank, liability_balance=self.liability, by_customer=owed)
+
+
+def _customer_of(entity: wire.JournalEntity | None) -> str | None:
+    if entity is None or entity.EntityRef is None or entity.Type not in (None, "Customer", "Job"):
+        return None
+    return entity.EntityRef.value
+
+
+def trust_books(
+    bank_id: str,
+    liability_id: str,
+    journal_entries: Sequence[Mapping[str, Any]],
+    purchases: Sequence[Mapping[str, Any]],
+    payments: Sequence[Mapping[str, Any]] = (),
+) -> TrustBooks:
+    """The two trust accounts' balances from the transactions given (the caller picks their dates).
+
+    Journal lines post as they say (a liability line's Customer entity names the client); a
+    Purchase pays out of its account (its lines' CustomerRef names the client); a Payment debits
+    the account it was deposited to. Lines on other accounts are passed over.
+    """
+    ledger = _TrustLedger(bank_id, liability_id)
+    for entry in journal_entries:
+        ledger.journal_entry(wire.JournalEntry.model_validate(entry))
+    for purchase in purchases:
+        ledger.purchase(wire.Purchase.model_validate(purchase))
+    for payment in payments:
+        ledger.payment(wire.Payment.model_validate(payment))
+    return ledger.books()

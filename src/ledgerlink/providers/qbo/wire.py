@@ -1,5 +1,5 @@
 """QBO wire models for what the sync reads (Customer, Item, Account, Invoice, Payment, CreditMemo, TaxCode,
-TaxRate, CompanyInfo), and JSON encoding.
+TaxRate, CompanyInfo, JournalEntry, Purchase), and JSON encoding.
 
 Models keep unknown properties (``extra="allow"``): Intuit adds fields without a new minor version
 (reference §1.2, §7.10), and a model that drops them would silently lose data on a round trip.
@@ -242,6 +242,80 @@ class Account(WireModel):
     AccountType: str | None = None
     AccountSubType: str | None = None
     Active: bool = True
+
+
+class JournalEntity(WireModel):
+    """Who a journal line is about: ``Type`` Customer|Vendor|Employee|Job|Other (§2.12)."""
+
+    Type: str | None = None
+    EntityRef: Ref | None = None
+
+
+class JournalLineDetail(WireModel):
+    PostingType: str  # "Debit" | "Credit"
+    AccountRef: Ref
+    Entity: JournalEntity | None = None
+
+
+class JournalLine(WireModel):
+    Id: str | None = None
+    Description: str | None = None
+    Amount: Decimal = Decimal(0)
+    DetailType: str
+    JournalEntryLineDetail: JournalLineDetail | None = None
+
+
+class JournalEntry(WireModel):
+    """A journal entry (§2.12): lines of positive amounts, each a debit or a credit of one account."""
+
+    Id: str
+    SyncToken: str
+    MetaData: ModificationMetaData | None = None
+    DocNumber: str | None = None
+    TxnDate: date | None = None
+    PrivateNote: str | None = None
+    Line: list[JournalLine] = []
+    TotalAmt: Decimal | None = None
+
+
+class AccountExpenseDetail(WireModel):
+    AccountRef: Ref | None = None
+    CustomerRef: Ref | None = None
+    BillableStatus: str | None = None
+
+
+class ItemExpenseDetail(WireModel):
+    ItemRef: Ref | None = None
+    Qty: Decimal | None = None
+    UnitPrice: Decimal | None = None
+    CustomerRef: Ref | None = None
+
+
+class PurchaseLine(WireModel):
+    Id: str | None = None
+    Description: str | None = None
+    Amount: Decimal = Decimal(0)
+    DetailType: str
+    AccountBasedExpenseLineDetail: AccountExpenseDetail | None = None
+    ItemBasedExpenseLineDetail: ItemExpenseDetail | None = None
+
+
+class Purchase(WireModel):
+    """Money paid out of ``AccountRef`` (§2.13); a Check has ``PaymentType`` "Check" and a PrintStatus."""
+
+    Id: str
+    SyncToken: str
+    MetaData: ModificationMetaData | None = None
+    PaymentType: str
+    AccountRef: Ref
+    EntityRef: Ref | None = None
+    DocNumber: str | None = None
+    TxnDate: date | None = None
+    PrivateNote: str | None = None
+    PrintStatus: str | None = None
+    Credit: bool | None = None
+    Line: list[PurchaseLine] = []
+    TotalAmt: Decimal = Decimal(0)
 
 
 class TaxRateUse(WireModel):

@@ -1,0 +1,1 @@
+"""Reconciliation reports: pure comparisons of Clio's figures with the ledger's (no I/O here)."""
