@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -157,3 +157,25 @@ def test_contacts_the_ledger_refuses_block_only_their_own_bills_and_heal_next_pa
     # Every waiting bill is now posted, or refused for a reason of its own (the demo's provoked errors).
     own = [e for a, e in second.problems if a.kind == "invoice" and e.cause != "blocked"]
     assert second.tally.get("invoice", "created") + len(own) == len(waiting)
+
+
+def test_the_demo_firms_trust_activity_ties_out_three_ways(firm: Firm) -> None:
+    with firm.workspace() as workspace:
+        result = workspace.sync_once()
+        today = datetime.now(UTC).date()
+        [check] = workspace.trust_checks(today, today=today)
+    assert not [a for a, _e in result.problems if a.kind.startswith("trust")]
+    assert check.clean, check.problems
+    assert check.clio_bank == check.ledger_bank == check.ledger_liability > 0
+    # Every kind of trust movement the seed made is in the books, each once.
+    kinds = {t["transaction_type"] for t in firm.sandbox.clio.records("bank_transaction")}
+    assert {"Deposit", "Withdrawal", "Transfer", "Payment"} <= kinds
+    transactions = len(firm.sandbox.clio.records("bank_transaction"))
+    cheques = qbo(firm, "Purchase")
+    assert {c["EntityRef"]["type"] for c in cheques} == {"Vendor", "Customer"}
+    assert all(c["PrintStatus"] == "NeedToPrint" for c in cheques)
+    assert len(qbo(firm, "JournalEntry")) + len(cheques) == transactions
+    assert (
+        result.tally.get("trust_posting", "created") + result.tally.get("trust_cheque", "created")
+        == transactions
+    )

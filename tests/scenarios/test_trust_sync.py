@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from ledgerlink.demo import scripted_browser
 from ledgerlink.domain import money
 from ledgerlink.errors import MappingMissingError
 from ledgerlink.providers.clio.source import ClioSource
@@ -252,3 +253,67 @@ def test_a_withdrawal_never_overdraws_a_client_in_quickbooks_when_the_deposit_di
     healed = trust.sync()
     assert healed.problems == []
     assert ledger_liabilities(trust) == {_customer_id(trust, "Dana Whitfield"): Decimal("200.00")}
+
+
+def test_the_trust_report_names_every_difference_and_exits_1(trust: SmallFirm, tmp_path: Path) -> None:
+    clio = trust.sandbox.clio
+    dana = trust.client("Dana", "Whitfield")
+    omar = trust.client("Omar", "Haddad")
+    clio.trust_deposit(dana, Decimal("800.00"))
+    clio.trust_deposit(omar, Decimal("300.00"))
+    trust.sync()
+    # Someone deletes Omar's deposit in QuickBooks by hand; no pass has run since.
+    omar_id = _customer_id(trust, "Omar Haddad")
+    [entry] = [
+        e
+        for e in trust.qbo("JournalEntry")
+        if any(
+            line["JournalEntryLineDetail"].get("Entity", {}).get("EntityRef", {}).get("value") == omar_id
+            for line in e["Line"]
+        )
+    ]
+    trust.sandbox.qbo.delete(trust.realm, "JournalEntry", entry["Id"])
+
+    shown = trust.cli("report", "trust", "--csv", str(tmp_path / "trust.csv"))
+
+    assert shown.returncode == 1, shown.stdout + shown.stderr
+    assert "Omar Haddad" in shown.stdout and "300.00" in shown.stdout
+    assert "difference(s)" in shown.stdout
+    rows = (tmp_path / "trust.csv").read_text(encoding="utf-8").splitlines()
+    assert rows[0].startswith("account,")
+    assert any("Omar Haddad" in row and "-300.00" in row for row in rows)
+    assert trust.cli("report", "trust", "--as-of", "2025-12-31").returncode == 0  # before any money moved
+
+
+def test_against_xero_the_trust_report_checks_clios_side_alone(firm: Any) -> None:
+    with firm.workspace() as workspace:
+        workspace.connect(
+            "xero",
+            open_url=scripted_browser,
+            confirm=lambda q: True,
+            choose_tenant=lambda tenants: tenants[0],
+        )
+    shown = firm.cli("report", "trust", "--json")
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    [check] = json.loads(shown.stdout)["accounts"]
+    assert check["ledger_bank"] is None and check["clean"] is True
+    assert money(check["clio_bank"]) > 0
+
+
+def test_doctor_checks_the_trust_accounts_and_shows_the_bank_feed_warning(trust: SmallFirm) -> None:
+    shown = trust.cli("doctor")
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert f"✓ trust: IOLTA Trust Account → {TRUST_BANK} / {TRUST_LIABILITY}" in shown.stdout
+    assert "! trust: IOLTA Trust Account: if a bank feed brings" in shown.stdout
+    checks = json.loads(trust.cli("doctor", "--json").stdout)["checks"]
+    assert {c["status"] for c in checks} == {"ok", "warn"}
+
+
+def test_doctor_fails_on_a_trust_bank_of_the_wrong_detail_type(
+    empty_sandbox: Sandbox, tmp_path: Path
+) -> None:
+    firm = build_trust_firm(empty_sandbox, tmp_path, bank_detail="Checking")
+    shown = firm.cli("doctor")
+    assert shown.returncode == 1
+    assert f"✗ trust: IOLTA Trust Account → {TRUST_BANK}" in shown.stdout
+    assert "detail type Checking" in shown.stdout and "trust.accounts[0].qbo_bank_account" in shown.stdout

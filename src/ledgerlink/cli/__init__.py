@@ -11,7 +11,7 @@ import click
 import typer
 
 from ledgerlink import __version__
-from ledgerlink.cli import connect, demo, errors, report, sandbox, status, sync
+from ledgerlink.cli import connect, demo, doctor, errors, report, sandbox, status, sync
 from ledgerlink.cli.context import AppContext
 from ledgerlink.cli.output import print_error
 from ledgerlink.errors import LedgerlinkError
@@ -62,6 +62,7 @@ app.add_typer(sync.app)
 app.add_typer(errors.app)
 app.add_typer(status.app)
 app.add_typer(demo.app)
+app.add_typer(doctor.app)
 app.add_typer(report.app, name="report")
 app.add_typer(sandbox.app, name="sandbox")
 

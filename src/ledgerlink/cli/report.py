@@ -51,6 +51,7 @@ def _render(check: TrustCheck) -> None:
         output.console.print(heading, markup=False)
         for label, value in figures:
             output.console.print(f"  {label}: {_amount(value)}", markup=False)
+        output.console.print("  " + " | ".join(columns), markup=False)
         for row in rows:
             output.console.print("  " + " | ".join(row), markup=False)
     if check.clean:

@@ -157,6 +157,7 @@ class Applier:
             self.result.problems.append((action, error))
         elif action.notice and outcome == OUTCOME[action.op]:
             self.result.notices.append((action, action.notice))
+            log.info("%s: %s", action.label, action.notice)
         self.on_progress(action, outcome)
 
     def record(self, action: Action, error: RecordError) -> None:

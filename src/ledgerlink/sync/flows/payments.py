@@ -7,7 +7,9 @@ only when its contact and every bill it pays are in the ledger: otherwise it wai
 it waits for.
 
 Payments made from a client's trust funds are posted here like any other payment, against the
-invoices they pay. Trust accounting (the trust bank and liability accounts) is a later issue.
+invoices they pay: that settles the invoice. The trust side of the same payment (money leaving
+the trust bank, the client's trust liability going down) is the trust flow's journal entry, so
+nothing is posted twice.
 
 The rules for the bills a payment or credit note settles (:func:`gate`) are shared with the
 credit notes flow; the rule for edits made in the ledger (:func:`linked_action`) with every flow
