@@ -317,3 +317,21 @@ def test_doctor_fails_on_a_trust_bank_of_the_wrong_detail_type(
     assert shown.returncode == 1
     assert f"✗ trust: IOLTA Trust Account → {TRUST_BANK}" in shown.stdout
     assert "detail type Checking" in shown.stdout and "trust.accounts[0].qbo_bank_account" in shown.stdout
+
+
+def test_an_error_about_a_transaction_deleted_in_clio_is_closed(trust: SmallFirm) -> None:
+    clio = trust.sandbox.clio
+    dana = trust.client("Dana", "Whitfield")
+    clio.trust_deposit(dana, Decimal("400.00"))
+    wrong = clio.trust_disbursement(
+        dana, Decimal("40.00"), reference="QBO CHECK", description="Pay to: Nobody We Know"
+    )
+    first = trust.sync()
+    [(_action, error)] = first.problems
+    assert error.cause == "unknown_payee" and "Nobody We Know" in error.message
+
+    clio.delete_bank_transaction(wrong["id"])
+    trust.sync()
+
+    with trust.workspace() as workspace:
+        assert [e for e in workspace.store.open_errors() if e.kind.startswith("trust")] == []

@@ -19,7 +19,8 @@ from ledgerlink.http import install_log_redaction
 
 app = typer.Typer(
     name="ledgerlink",
-    help="Sync Clio Manage into QuickBooks Online: contacts and bills, exactly once, failures explained.",
+    help="Sync Clio Manage into QuickBooks Online: contacts, bills, payments, credit notes and trust, "
+    "exactly once, failures explained.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

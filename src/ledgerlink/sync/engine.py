@@ -299,6 +299,8 @@ class SyncPass:
         for setup, transactions in trust:
             world = self._trust_world(setup, transactions, contact_links, failed, changes, pending, vendors)
             self._apply_trust(setup, transactions, world, result, apply)
+        if trust and not (result.dry_run or result.interrupted):
+            self._close_moot_trust_errors(result)
         apply(credit_deletions)
         apply(endings)
         self._close_leftovers(
@@ -391,6 +393,14 @@ class SyncPass:
                 if (a.kind, a.source_id) in wanted
             ]
         apply(later)
+
+    def _close_moot_trust_errors(self, result: PassResult) -> None:
+        """Errors of trust records this pass had nothing to say about: deleted in Clio or out of scope."""
+        planned = {(a.kind, a.source_id) for a in result.actions if a.kind in TRUST_KINDS}
+        for kind in TRUST_KINDS:
+            for source_id in self.store.open_error_ids(self.conn, kind):
+                if (kind, source_id) not in planned:
+                    self.store.resolve_error(self.conn, kind, source_id)
 
     def _landed(
         self,
