@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
+from ledgerlink.providers.clio import ClioClient
 from ledgerlink.sandbox import Sandbox, SandboxSettings, SandboxState
 from ledgerlink.sandbox.demo_firm import QBO_REALM_ID
 
@@ -25,6 +27,24 @@ class StaticToken:
 
         self.refreshes += 1
         raise AuthError("static token cannot be refreshed")
+
+
+class PathRecorder(httpx.HTTPTransport):
+    """A real HTTP transport that remembers the last path segment of every request (e.g. "bills.json")."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.paths: list[str] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.paths.append(request.url.path.rsplit("/", 1)[-1])
+        return super().handle_request(request)
+
+
+def sandbox_clio_client(box: Sandbox, recorder: httpx.BaseTransport | None = None) -> ClioClient:
+    """A ClioClient on the sandbox with a token minted straight from its registry."""
+    token = StaticToken(box.state.tokens.issue("clio", "sandbox-clio-app", None).access_token)
+    return ClioClient.connect(box.urls.clio_api, token, http_transport=recorder)
 
 
 def fast_settings() -> SandboxSettings:

@@ -16,8 +16,6 @@ from ledgerlink.auth.lifetime import lifetime
 from ledgerlink.auth.tokens import provider_name
 from ledgerlink.config import TrustAccountConfig
 from ledgerlink.errors import LedgerlinkError
-from ledgerlink.providers.clio.source import ClioSource
-from ledgerlink.providers.qbo.ledger import QboLedger
 from ledgerlink.sync.trust_setup import account_faults
 from ledgerlink.workspace import Workspace
 
@@ -79,27 +77,21 @@ def _connection(workspace: Workspace, provider: Literal["clio", "qbo"], checks: 
 
 
 def _trust_checks(workspace: Workspace, entries: Sequence[TrustAccountConfig]) -> list[Check]:
-    checks: list[Check] = []
-    qbo_conn = workspace.connection("qbo")
-    with workspace.clio_client() as clio, workspace.qbo_client(qbo_conn.external_id) as qbo:
-        source, ledger = ClioSource(clio), QboLedger(qbo)
+    with workspace.both_sides() as (source, ledger, _conn):
         clio_accounts = source.trust_accounts()
         names = {n for e in entries for n in (e.qbo_bank_account, e.qbo_liability_account)}
-        ledger_accounts = ledger.accounts(names)
+        faults = account_faults(entries, clio_accounts, ledger.accounts(names), ledger_title=ledger.title)
+    checks: list[Check] = []
     for index, entry in enumerate(entries):
-        faults = account_faults([entry], clio_accounts, ledger_accounts, ledger_title=ledger.title)
         pair = f"trust: {entry.clio_account} → {entry.qbo_bank_account} / {entry.qbo_liability_account}"
-        if faults:
-            for fault in faults:
-                key = fault.key.replace("trust.accounts[0]", f"trust.accounts[{index}]")
-                checks.append(
-                    Check(
-                        "fail",
-                        f"{pair}: {fault.problem}",
-                        f"fix the account in {ledger.title} or {key} in the config",
-                    )
-                )
-        else:
+        mine = [f for f in faults if f.key.startswith(f"trust.accounts[{index}].")]
+        checks += [
+            Check(
+                "fail", f"{pair}: {f.problem}", f"fix the account in {ledger.title} or {f.key} in the config"
+            )
+            for f in mine
+        ]
+        if not mine:
             checks.append(Check("ok", f"{pair} (trust account types)"))
         if entry.include_disbursements or entry.include_trust_payments:
             checks.append(Check("warn", f"trust: {entry.clio_account}: {BANK_FEED_WARNING}"))

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Literal
@@ -29,6 +30,7 @@ from ledgerlink.providers.xero.connections import XeroTenant, auth_event_id_of, 
 from ledgerlink.reports.trust import TrustCheck, three_way
 from ledgerlink.store import Connection, Link, Store
 from ledgerlink.sync.engine import PassResult, ProgressFn, SyncPass
+from ledgerlink.sync.trust_setup import clio_account_named
 from ledgerlink.sync.trust_setup import resolve as resolve_trust
 
 Provider = Literal["clio", "qbo", "xero"]
@@ -357,6 +359,13 @@ class Workspace:
 
     # -- syncing -------------------------------------------------------------------------------
 
+    @contextmanager
+    def both_sides(self) -> Iterator[tuple[ClioSource, QboLedger, Connection]]:
+        """Clio as the source and the connected ledger, open for the duration (with its connection)."""
+        _clio, ledger_conn = self.require_connections()
+        with self.clio_client() as clio, self.qbo_client(ledger_conn.external_id) as qbo:
+            yield ClioSource(clio), QboLedger(qbo), ledger_conn
+
     def sync_once(
         self,
         *,
@@ -370,11 +379,10 @@ class Workspace:
 
         ``since``: a one-off backfill of the bills issued on or after that date.
         """
-        _clio, ledger_conn = self.require_connections()
-        with self.clio_client() as clio, self.qbo_client(ledger_conn.external_id) as qbo:
+        with self.both_sides() as (source, ledger, ledger_conn):
             sync = SyncPass(
-                source=ClioSource(clio),
-                ledger=QboLedger(qbo),
+                source=source,
+                ledger=ledger,
                 store=self.store,
                 connection_id=ledger_conn.id,
                 config=self.config,
@@ -399,26 +407,18 @@ class Workspace:
             )
         if self.store.active_connection("qbo") is None and self.store.active_connection("xero") is not None:
             return self._clio_trust_checks(as_of, today=today)
-        _clio, ledger_conn = self.require_connections()
-        with self.clio_client() as clio, self.qbo_client(ledger_conn.external_id) as qbo:
-            source, ledger = ClioSource(clio), QboLedger(qbo)
+        with self.both_sides() as (source, ledger, ledger_conn):
             setups = resolve_trust(self.config, source, ledger, start_date=lambda account: today)
-            customers = {
-                link.target_id: client for client, link in self.store.links(ledger_conn.id, "contact").items()
-            }
+            links = self.store.links(ledger_conn.id, "contact")
+            customers = {link.target_id: client for client, link in links.items()}
             checks = []
             for setup in setups:
                 transactions = source.trust_transactions(setup.account.source_id)
+                books = ledger.trust_books(setup.bank_account, setup.liability_account, as_of)
+                names = _client_names(transactions, links)
                 checks.append(
                     three_way(
-                        setup.account,
-                        transactions,
-                        ledger.trust_books(setup.bank_account, setup.liability_account, as_of),
-                        customers,
-                        _client_names(transactions, self.store.links(ledger_conn.id, "contact")),
-                        as_of,
-                        today,
-                        ledger.title,
+                        setup.account, transactions, books, customers, names, as_of, today, ledger.title
                     )
                 )
             return checks
@@ -427,21 +427,18 @@ class Workspace:
         self.connection("clio")
         with self.clio_client() as clio:
             source = ClioSource(clio)
-            accounts = {a.name.casefold(): a for a in source.trust_accounts()}
+            accounts = source.trust_accounts()
             checks = []
             for entry in self.config.trust.accounts:
-                account = accounts.get(entry.clio_account.casefold())
+                account = clio_account_named(accounts, entry.clio_account)
                 if account is None:
                     raise ConfigError(
                         f"Clio has no open trust account named “{entry.clio_account}”.",
                         remedy="Fix trust.accounts[].clio_account in the config.",
                     )
                 transactions = source.trust_transactions(account.source_id)
-                checks.append(
-                    three_way(
-                        account, transactions, None, {}, _client_names(transactions, {}), as_of, today, None
-                    )
-                )
+                names = _client_names(transactions, {})
+                checks.append(three_way(account, transactions, None, {}, names, as_of, today, None))
             return checks
 
 

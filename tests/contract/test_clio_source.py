@@ -16,34 +16,7 @@ from ledgerlink.errors import ConflictError
 from ledgerlink.providers.clio import ClioClient, invoice_from_clio
 from ledgerlink.providers.clio.source import LINES_PER_BILL_UP_TO, PARENTS_ONE_BY_ONE_UP_TO, ClioSource
 from ledgerlink.sandbox import Sandbox, SandboxSettings, SandboxState
-
-APP = "sandbox-clio-app"
-
-
-class Recorder(httpx.HTTPTransport):
-    def __init__(self) -> None:
-        super().__init__()
-        self.paths: list[str] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.paths.append(request.url.path.rsplit("/", 1)[-1])
-        return super().handle_request(request)
-
-
-class Token:
-    def __init__(self, value: str) -> None:
-        self.value = value
-
-    def access_token(self) -> str:
-        return self.value
-
-    def refresh(self, rejected: str) -> str:
-        raise AssertionError("no refresh expected")
-
-
-def _client(box: Sandbox, recorder: httpx.BaseTransport | None = None) -> ClioClient:
-    token = Token(box.state.tokens.issue("clio", APP, None).access_token)
-    return ClioClient.connect(box.urls.clio_api, token, http_transport=recorder)
+from tests.conftest import PathRecorder, sandbox_clio_client
 
 
 @pytest.fixture(scope="module")
@@ -63,11 +36,11 @@ def _one_by_one(client: ClioClient, bill_ids: list[int]) -> list[Invoice]:
 
 
 def test_every_demo_bill_is_read_with_a_handful_of_requests(demo: Sandbox) -> None:
-    recorder = Recorder()
+    recorder = PathRecorder()
 
-    with _client(demo, recorder) as client:
+    with sandbox_clio_client(demo, recorder) as client:
         invoices = ClioSource(client).changed_invoices(None, issued_after=None)
-    with _client(demo) as client:
+    with sandbox_clio_client(demo) as client:
         expected = _one_by_one(client, [b["id"] for b in demo.clio.records("bill")])
 
     assert invoices == expected
@@ -76,7 +49,7 @@ def test_every_demo_bill_is_read_with_a_handful_of_requests(demo: Sandbox) -> No
 
 
 def test_issued_after_is_strict_and_changes_are_read_since(demo: Sandbox) -> None:
-    with _client(demo) as client:
+    with sandbox_clio_client(demo) as client:
         invoices = ClioSource(client).changed_invoices(None, issued_after=date(2025, 12, 31))
 
     assert min(i.issued_at for i in invoices) == date(2026, 1, 1)
@@ -85,7 +58,7 @@ def test_issued_after_is_strict_and_changes_are_read_since(demo: Sandbox) -> Non
 def test_contacts_by_id_and_changed_since(demo: Sandbox) -> None:
     wanted = [str(c["id"]) for c in demo.clio.records("contact")[:3]]
 
-    with _client(demo) as client:
+    with sandbox_clio_client(demo) as client:
         source = ClioSource(client)
         by_id = source.contacts(wanted)
         everyone = source.changed_contacts(None)
@@ -122,9 +95,9 @@ def test_a_line_the_scan_cannot_see_is_read_with_its_bill(empty_sandbox: Sandbox
         price=Decimal("45.00"),
         created_at=long_ago,
     )
-    recorder = Recorder()
+    recorder = PathRecorder()
 
-    with _client(empty_sandbox, recorder) as client:
+    with sandbox_clio_client(empty_sandbox, recorder) as client:
         invoices = {i.number: i for i in ClioSource(client).changed_invoices(None, issued_after=None)}
 
     late = invoices[str(newest["number"])]
@@ -141,7 +114,10 @@ def test_a_bill_in_a_state_ledgerlink_does_not_know_is_skipped_with_a_warning(
     bills = _firm_with_bills(empty_sandbox, 2)
     empty_sandbox.clio.update_bill(bills[0]["id"], state="archived")
 
-    with _client(empty_sandbox) as client, caplog.at_level(logging.WARNING, logger="ledgerlink.clio"):
+    with (
+        sandbox_clio_client(empty_sandbox) as client,
+        caplog.at_level(logging.WARNING, logger="ledgerlink.clio"),
+    ):
         invoices = ClioSource(client).changed_invoices(None, issued_after=None)
 
     assert [i.number for i in invoices] == [bills[1]["number"]]
@@ -199,7 +175,7 @@ def test_a_single_payment_is_read_as_a_payment_of_its_bill(firm: Firm) -> None:
         firm.bills[0], Decimal("120.00"), datetime(2026, 3, 10, 15, tzinfo=UTC)
     )
 
-    with _client(firm.box) as client:
+    with sandbox_clio_client(firm.box) as client:
         [payment] = ClioSource(client).changed_payments(None)
 
     assert payment == Payment(
@@ -220,7 +196,7 @@ def test_a_split_payment_over_three_bills_is_one_payment(firm: Firm) -> None:
         from_trust=True,
     )
 
-    with _client(firm.box) as client:
+    with sandbox_clio_client(firm.box) as client:
         payments = ClioSource(client).changed_payments(None)
 
     assert [(p.source_id, p.total, p.from_trust) for p in payments] == [
@@ -235,9 +211,9 @@ def test_an_edited_payment_is_read_whole_though_one_allocation_changed(firm: Fir
     )
     since = firm.now()
     firm.clio.edit_payment(payment_id, {firm.bills[1]: "250.00"})
-    recorder = Recorder()
+    recorder = PathRecorder()
 
-    with _client(firm.box, recorder) as client:
+    with sandbox_clio_client(firm.box, recorder) as client:
         [payment] = ClioSource(client).changed_payments(since)
 
     assert [(a.bill_id, a.amount) for a in payment.applications] == [
@@ -255,7 +231,7 @@ def test_a_deleted_payment_is_read_as_voided_with_what_it_applied(firm: Firm) ->
     since = firm.now()
     firm.clio.delete_payment(payment_id)
 
-    with _client(firm.box) as client:
+    with sandbox_clio_client(firm.box) as client:
         source = ClioSource(client)
         [changed] = source.changed_payments(since)
         [by_id] = source.payments([str(payment_id)])
@@ -274,9 +250,9 @@ def test_many_changed_payments_are_completed_by_one_read_of_every_allocation(fir
     since = firm.now()
     for payment_id in payments:
         firm.clio.edit_payment(payment_id, {firm.bills[1]: "2.00"})
-    recorder = Recorder()
+    recorder = PathRecorder()
 
-    with _client(firm.box, recorder) as client:
+    with sandbox_clio_client(firm.box, recorder) as client:
         changed = ClioSource(client).changed_payments(since)
 
     assert [p.source_id for p in changed] == [str(p) for p in payments]
@@ -291,7 +267,7 @@ def test_payments_by_id_leave_out_ids_clio_does_not_know(firm: Firm) -> None:
     gone = firm.clio.record_split_payment(firm.contact_id, {firm.bills[0]: "20.00"})
     firm.clio.delete_payment(gone)
 
-    with _client(firm.box) as client:
+    with sandbox_clio_client(firm.box) as client:
         payments = ClioSource(client).payments([str(gone), "1", str(kept)])
 
     assert [(p.source_id, p.voided) for p in payments] == [(str(kept), False), (str(gone), True)]
@@ -304,7 +280,7 @@ def test_a_credit_memo_is_a_credit_note_and_never_a_payment(firm: Firm) -> None:
     )
     since = firm.now()
 
-    with _client(firm.box) as client:
+    with sandbox_clio_client(firm.box) as client:
         source = ClioSource(client)
         [credit] = source.changed_credit_notes(None)
         nothing_since = source.changed_credit_notes(since)
@@ -324,7 +300,7 @@ def test_a_credit_memo_is_a_credit_note_and_never_a_payment(firm: Firm) -> None:
 
 
 def test_the_firm_tax_settings(firm: Firm) -> None:
-    with _client(firm.box) as client:
+    with sandbox_clio_client(firm.box) as client:
         settings = ClioSource(client).tax_settings()
 
     assert settings == TaxSettings("GST", Decimal("5"), "PST", Decimal("7"), True)
@@ -338,7 +314,7 @@ def test_voided_and_deleted_bills_are_seen_through_changed_invoices(firm: Firm) 
     firm.clio.void_bill(firm.bills[0])
     firm.clio.delete_bill(draft["id"])
 
-    with _client(firm.box) as client:
+    with sandbox_clio_client(firm.box) as client:
         invoices = ClioSource(client).changed_invoices(since, issued_after=None)
 
     assert [(i.number, i.state) for i in invoices] == [("700", BillState.VOID), ("799", BillState.DELETED)]
@@ -362,7 +338,7 @@ class PatchRecorder(httpx.HTTPTransport):
 def test_a_contact_edit_is_written_back_to_clio(firm: Firm) -> None:
     edit = ContactEdit(name="Danielle Whitfield-Moore", email="dana@new.example", phone="555-0199")
 
-    with _client(firm.box) as client:
+    with sandbox_clio_client(firm.box) as client:
         contact = ClioSource(client).update_contact(str(firm.contact_id), edit)
 
     stored = firm.clio.get("contact", firm.contact_id)
@@ -383,7 +359,7 @@ def test_a_contact_changed_meanwhile_is_read_again_and_written_once_more(firm: F
     rival = iter([lambda: firm.clio.update_contact(firm.contact_id, title="Partner")])
     recorder = PatchRecorder(lambda: next(rival, lambda: None)())
 
-    with _client(firm.box, recorder) as client:
+    with sandbox_clio_client(firm.box, recorder) as client:
         contact = ClioSource(client).update_contact(
             str(firm.contact_id), ContactEdit(email="dana@new.example")
         )
@@ -396,7 +372,7 @@ def test_a_contact_changed_meanwhile_is_read_again_and_written_once_more(firm: F
 def test_a_contact_that_keeps_changing_is_a_conflict(firm: Firm) -> None:
     recorder = PatchRecorder(lambda: firm.clio.update_contact(firm.contact_id, title="Partner"))
 
-    with _client(firm.box, recorder) as client, pytest.raises(ConflictError):
+    with sandbox_clio_client(firm.box, recorder) as client, pytest.raises(ConflictError):
         ClioSource(client).update_contact(str(firm.contact_id), ContactEdit(email="dana@new.example"))
 
     assert recorder.methods.count("PATCH") == 2
@@ -406,7 +382,7 @@ def test_a_contact_that_keeps_changing_is_a_conflict(firm: Firm) -> None:
 def test_an_edit_clio_already_has_writes_nothing(firm: Firm) -> None:
     recorder = PatchRecorder()
 
-    with _client(firm.box, recorder) as client:
+    with sandbox_clio_client(firm.box, recorder) as client:
         contact = ClioSource(client).update_contact(
             str(firm.contact_id), ContactEdit(email="dana@old.example")
         )

@@ -24,36 +24,10 @@ from ledgerlink.providers.clio.source import ClioSource
 from ledgerlink.sandbox import Sandbox, SandboxState
 from ledgerlink.sandbox.clio import TrustOverdraft
 from ledgerlink.sandbox.demo_firm import CLIO_TRUST_ACCOUNT, TRUST_CHEQUE_VENDOR, TRUST_START_DATE
-from tests.conftest import fast_settings
+from tests.conftest import PathRecorder, fast_settings, sandbox_clio_client
 
 APP = "sandbox-clio-app"
 DAY = date(2026, 3, 2)
-
-
-class Recorder(httpx.HTTPTransport):
-    def __init__(self) -> None:
-        super().__init__()
-        self.paths: list[str] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.paths.append(request.url.path.rsplit("/", 1)[-1])
-        return super().handle_request(request)
-
-
-class Token:
-    def __init__(self, value: str) -> None:
-        self.value = value
-
-    def access_token(self) -> str:
-        return self.value
-
-    def refresh(self, rejected: str) -> str:
-        raise AssertionError("no refresh expected")
-
-
-def _client(box: Sandbox, recorder: httpx.BaseTransport | None = None) -> ClioClient:
-    token = Token(box.state.tokens.issue("clio", APP, None).access_token)
-    return ClioClient.connect(box.urls.clio_api, token, http_transport=recorder)
 
 
 class Firm:
@@ -85,7 +59,7 @@ class Firm:
         self.bill = bill["id"]
 
     def source(self, recorder: httpx.BaseTransport | None = None) -> tuple[ClioClient, ClioSource]:
-        client = _client(self.box, recorder)
+        client = sandbox_clio_client(self.box, recorder)
         return client, ClioSource(client)
 
     def ledger(self) -> list[TrustTransaction]:
@@ -351,7 +325,7 @@ def test_trust_requests_are_not_revenue_bills_and_their_payments_are_not_revenue
 def test_transactions_are_read_across_pages(firm: Firm) -> None:
     for n in range(205):
         firm.clio.trust_deposit(firm.dana if n % 2 else firm.omar, Decimal(n + 1), date=DAY)
-    recorder = Recorder()
+    recorder = PathRecorder()
 
     client, source = firm.source(recorder)
     with client:
@@ -430,7 +404,7 @@ def demo() -> Iterator[Sandbox]:
 
 
 def test_the_demo_trust_account_holds_a_year_of_every_kind_of_movement(demo: Sandbox) -> None:
-    with _client(demo) as client:
+    with sandbox_clio_client(demo) as client:
         source = ClioSource(client)
         [account] = source.trust_accounts()
         ledger = source.trust_transactions(account.source_id)

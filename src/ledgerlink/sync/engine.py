@@ -62,7 +62,6 @@ from ledgerlink.sync.reading import (
     STREAM_BILLS,
     STREAM_CONTACTS,
     STREAM_LEDGER,
-    TRUST_KINDS,
     PassReader,
 )
 from ledgerlink.sync.trust_setup import resolve as resolve_trust
@@ -304,7 +303,7 @@ class SyncPass:
         apply(credit_deletions)
         apply(endings)
         self._close_leftovers(
-            leftovers, (*self.read.payments.kinds, *self.read.credit_notes.kinds, *TRUST_KINDS)
+            leftovers, (*self.read.payments.kinds, *self.read.credit_notes.kinds, *trust_flow.KINDS)
         )
         if result.interrupted or result.dry_run:
             return
@@ -377,7 +376,7 @@ class SyncPass:
         unwritten = {
             a.source_id: a.label
             for a, _error in result.problems[seen:]
-            if a.kind in TRUST_KINDS and a.op in WRITES
+            if a.kind in trust_flow.KINDS and a.op in WRITES
         }
         if unwritten and not result.dry_run:
             again = replace(
@@ -396,8 +395,8 @@ class SyncPass:
 
     def _close_moot_trust_errors(self, result: PassResult) -> None:
         """Errors of trust records this pass had nothing to say about: deleted in Clio or out of scope."""
-        planned = {(a.kind, a.source_id) for a in result.actions if a.kind in TRUST_KINDS}
-        for kind in TRUST_KINDS:
+        planned = {(a.kind, a.source_id) for a in result.actions if a.kind in trust_flow.KINDS}
+        for kind in trust_flow.KINDS:
             for source_id in self.store.open_error_ids(self.conn, kind):
                 if (kind, source_id) not in planned:
                     self.store.resolve_error(self.conn, kind, source_id)
@@ -412,7 +411,7 @@ class SyncPass:
         dates = {t.source_id: t.date for t in transactions}
         opening = setup.start_date - timedelta(days=1)
         found: dict[str, Written] = {}
-        for kind in TRUST_KINDS:
+        for kind in trust_flow.KINDS:
             keys = {
                 key: dates.get(source_id, opening)
                 for (k, source_id), key in pending.items()

@@ -42,7 +42,6 @@ CLIO_OWNED = (
     credit_flow.KIND,
     credit_flow.APPLICATION_KIND,
 )
-TRUST_KINDS = (trust_flow.KIND, trust_flow.CHEQUE_KIND)
 
 
 class _Settled(Protocol):
@@ -101,7 +100,7 @@ class PassReader:
         mark = self.mark(STREAM_LEDGER)
         if mark is None:
             return None
-        kinds = CLIO_OWNED + (TRUST_KINDS if self.config.trust.accounts else ())
+        kinds = CLIO_OWNED + (trust_flow.KINDS if self.config.trust.accounts else ())
         changes = self.ledger.changes(mark, kinds)
         if changes is None:
             log.warning(

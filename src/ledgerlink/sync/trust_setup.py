@@ -44,6 +44,11 @@ def start_key(account_id: str) -> str:
     return f"trust-start:{account_id}"
 
 
+def clio_account_named(accounts: Sequence[TrustAccount], name: str) -> TrustAccount | None:
+    """The Clio trust account a config entry names (case- and space-insensitive)."""
+    return next((a for a in accounts if fold(a.name) == fold(name)), None)
+
+
 def account_faults(
     configured: Sequence[TrustAccountConfig],
     clio_accounts: Sequence[TrustAccount],
@@ -53,10 +58,9 @@ def account_faults(
 ) -> list[AccountFault]:
     """Every configured account that is missing or of the wrong type (pure)."""
     faults: list[AccountFault] = []
-    clio_names = {fold(a.name) for a in clio_accounts}
     for index, entry in enumerate(configured):
         prefix = f"trust.accounts[{index}]"
-        if fold(entry.clio_account) not in clio_names:
+        if clio_account_named(clio_accounts, entry.clio_account) is None:
             known = ", ".join(f"“{a.name}”" for a in clio_accounts) or "none"
             faults.append(
                 AccountFault(
@@ -111,10 +115,10 @@ def resolve(
             "Liabilities account with detail type Trust Accounts - Liabilities) or the names in "
             f"{where}, then run again.",
         )
-    by_name = {fold(a.name): a for a in clio_accounts}
     setups = []
     for entry in configured:
-        account = by_name[fold(entry.clio_account)]
+        account = clio_account_named(clio_accounts, entry.clio_account)
+        assert account is not None  # account_faults found none missing
         setups.append(
             TrustSetup(
                 account=account,

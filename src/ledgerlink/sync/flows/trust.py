@@ -56,6 +56,7 @@ from ledgerlink.sync.ports import LinkView, TrustChequeDraft, TrustPostingDraft,
 
 KIND = "trust_posting"  # journal entries
 CHEQUE_KIND = "trust_cheque"  # cheques to print
+KINDS = (KIND, CHEQUE_KIND)
 OPENING = "opening"  # source ids of opening balances: f"opening:{account_id}:{client_id}"
 FIRM = "firm"  # the opening entry of the firm's own money: f"opening:{account_id}:firm"
 OPENING_DESCRIPTION = "Opening trust balance brought forward from Clio"
