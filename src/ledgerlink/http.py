@@ -99,6 +99,24 @@ class TokenSource(Protocol):
         ...
 
 
+WaitListener = Callable[[str, float], None]
+_wait_listeners: list[WaitListener] = []
+
+
+def add_wait_listener(listener: WaitListener) -> Callable[[], None]:
+    """Be told ``(api name, seconds)`` before ledgerlink sleeps for a rate limit; returns the remover.
+
+    Progress displays use it to show "waiting 12 s for Clio's rate limit" instead of looking stuck.
+    """
+    _wait_listeners.append(listener)
+    return lambda: _wait_listeners.remove(listener) if listener in _wait_listeners else None
+
+
+def _tell_waiting(name: str, seconds: float) -> None:
+    for listener in list(_wait_listeners):
+        listener(name, seconds)
+
+
 @dataclass
 class RateLimiter:
     """Client-side pacing for one API and one token.
@@ -110,6 +128,7 @@ class RateLimiter:
 
     per_second: float | None = None
     sleep: Callable[[float], None] = time.sleep
+    name: str = ""  # the API it paces, as wait listeners are told it (set by the Transport)
     monotonic: Callable[[], float] = time.monotonic
     wall: Callable[[], float] = time.time
     _next_at: float = 0.0
@@ -128,6 +147,8 @@ class RateLimiter:
                 self._next_at = max(now, self._next_at) + 1.0 / self.per_second
         if wait > 0:
             log.debug("pacing: waiting %.2fs for the rate-limit window", wait)
+            if wait >= 1.0:  # pacing between requests is not worth telling anyone about
+                _tell_waiting(self.name, wait)
             self.sleep(wait)
 
     def observe(self, response: httpx.Response) -> None:
@@ -189,6 +210,7 @@ class Transport:
         self.name = name
         self._auth = auth
         self._limiter = limiter or RateLimiter(sleep=sleep)
+        self._limiter.name = self._limiter.name or name
         self._error_mapper = error_mapper
         self._max_attempts = max_attempts
         self._max_retry_wait = max_retry_wait
@@ -260,7 +282,9 @@ class Transport:
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RateLimitedError):
-            return min(exc.retry_after, self._max_retry_wait)
+            wait = min(exc.retry_after, self._max_retry_wait)
+            _tell_waiting(self.name, wait)
+            return wait
         return float(min(2 ** (state.attempt_number - 1) * 0.5, 8.0))
 
     def _send_once(self, method: str, url: str, **kw: Any) -> httpx.Response:

@@ -29,7 +29,7 @@ from ledgerlink.providers.qbo.ledger import QboLedger
 from ledgerlink.providers.xero.connections import XeroTenant, auth_event_id_of, list_tenants
 from ledgerlink.reports.trust import TrustCheck, three_way
 from ledgerlink.store import Connection, Link, Store
-from ledgerlink.sync.engine import PassResult, ProgressFn, SyncPass
+from ledgerlink.sync.engine import PassResult, PlanFn, ProgressFn, SyncPass
 from ledgerlink.sync.trust_setup import clio_account_named
 from ledgerlink.sync.trust_setup import resolve as resolve_trust
 
@@ -372,8 +372,10 @@ class Workspace:
         dry_run: bool = False,
         should_stop: Callable[[], bool] = lambda: False,
         on_progress: ProgressFn | None = None,
+        on_plan: PlanFn | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         since: date | None = None,
+        allow_mass_change: bool = False,
     ) -> PassResult:
         """One pass Clio → ledger; raises a LedgerlinkError for systemic faults.
 
@@ -389,7 +391,9 @@ class Workspace:
                 clock=clock,
                 should_stop=should_stop,
                 on_progress=on_progress,
+                on_plan=on_plan,
                 since=since,
+                allow_mass_change=allow_mass_change,
             )
             return sync.run(dry_run=dry_run)
 

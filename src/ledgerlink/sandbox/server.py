@@ -53,6 +53,7 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
             return
         settings = self.state.settings
+        self.state.request_log.append((scope["method"], scope["path"]))
         if settings.latency_ms:
             await asyncio.sleep(settings.latency_ms / 1000)
         request = Request(scope)

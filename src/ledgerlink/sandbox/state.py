@@ -506,6 +506,20 @@ class SandboxState:
     xero_orgs: XeroOrgs = field(init=False)
     # Test switch: the tenant ids the Xero consent covers (None: every organisation in xero_orgs).
     xero_consent_orgs: list[str] | None = None
+    # Every request the sandbox received, in order, as (method, path): what tests read to prove a
+    # command sent nothing (a dry run) or only reads.
+    request_log: list[tuple[str, str]] = field(default_factory=list)
+
+    def writes_received(self) -> list[tuple[str, str]]:
+        """The requests that could have changed something: anything but a read.
+
+        QBO queries are ``POST .../query`` (and ``/batch`` of queries only is not told apart: it counts).
+        """
+        return [
+            (m, p)
+            for m, p in self.request_log
+            if m not in ("GET", "HEAD", "OPTIONS") and not (m == "POST" and p.endswith("/query"))
+        ]
 
     def __post_init__(self) -> None:
         self.tokens = TokenRegistry(self.clock, self.settings)

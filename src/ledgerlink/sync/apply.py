@@ -54,7 +54,8 @@ OUTCOME = {
     Op.BLOCKED: "blocked",
 }
 
-ProgressFn = Callable[[Action, str], None]
+ProgressFn = Callable[[Action, str], None]  # one record settled: (action, outcome)
+PlanFn = Callable[[Sequence[Action]], None]  # the writes one phase is about to send (progress totals)
 SnapshotFn = Callable[[Action, Written], dict[str, Any] | None]
 
 
@@ -98,6 +99,7 @@ class Applier:
         on_progress: ProgressFn,
         snapshot: SnapshotFn,
         after_batch: Callable[[], None] = lambda: None,
+        on_plan: PlanFn | None = None,
     ) -> None:
         self.source = source
         self.ledger = ledger
@@ -108,6 +110,7 @@ class Applier:
         self.on_progress = on_progress
         self.snapshot = snapshot
         self.after_batch = after_batch
+        self.on_plan = on_plan or (lambda writes: None)
 
     def apply(self, actions: Sequence[Action]) -> None:
         """Settle every non-write at once, then send the writes in batches; stop between batches."""
@@ -115,6 +118,8 @@ class Applier:
             if action.op not in WRITES:
                 self._settle(action)
         writes = [a for a in actions if a.op in WRITES]
+        if writes:
+            self.on_plan(writes)
         for start in range(0, len(writes), BATCH_SIZE):
             batch = writes[start : start + BATCH_SIZE]
             if self.result.interrupted or self.should_stop():

@@ -37,7 +37,7 @@ from ledgerlink.domain import Contact, Invoice, TrustAccount, TrustTransaction
 from ledgerlink.errors import LedgerlinkError, LockHeldError, MappingMissingError
 from ledgerlink.store import Store
 from ledgerlink.sync import tax
-from ledgerlink.sync.apply import WRITEBACK, Applier, PassResult, ProgressFn
+from ledgerlink.sync.apply import WRITEBACK, Applier, PassResult, PlanFn, ProgressFn
 from ledgerlink.sync.flows import contact_merge
 from ledgerlink.sync.flows import contacts as contact_flow
 from ledgerlink.sync.flows import credit_notes as credit_flow
@@ -67,7 +67,7 @@ from ledgerlink.sync.reading import (
 from ledgerlink.sync.trust_setup import resolve as resolve_trust
 from ledgerlink.sync.trust_setup import start_key
 
-__all__ = ["PassResult", "ProgressFn", "SyncPass"]
+__all__ = ["PassResult", "PlanFn", "ProgressFn", "SyncPass"]
 
 log = logging.getLogger("ledgerlink.sync")
 
@@ -99,7 +99,9 @@ class SyncPass:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         should_stop: Callable[[], bool] = lambda: False,
         on_progress: ProgressFn | None = None,
+        on_plan: PlanFn | None = None,
         since: date | None = None,
+        allow_mass_change: bool = False,
     ) -> None:
         self.source = source
         self.ledger = ledger
@@ -109,6 +111,8 @@ class SyncPass:
         self.clock = clock
         self.should_stop = should_stop
         self.on_progress = on_progress or (lambda action, outcome: None)
+        self.on_plan = on_plan
+        self.allow_mass_change = allow_mass_change
         self.since = since  # a one-off backfill: bills issued on or after this date, whatever the cursor
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.read = PassReader(
@@ -175,6 +179,7 @@ class SyncPass:
             on_progress=self.on_progress,
             snapshot=_snapshot,
             after_batch=lambda: self.store.renew_lock(LOCK_NAME, self.owner, LOCK_TTL_SECONDS),
+            on_plan=self.on_plan,
         )
 
     def _run(self, result: PassResult) -> None:
