@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -194,6 +195,11 @@ class SyncConfig(_Section):
     aggregate_line_item_taxes: bool = True
     payments: bool = True  # post payments recorded against synced bills
     credit_notes: bool = True  # post credit notes applied to synced bills
+    # The circuit breaker: a pass that would void, delete or rewrite more than this share of the
+    # records of one kind already linked stops before writing them (exit 3), unless run with
+    # --allow-mass-change. Kinds with fewer linked records than mass_change_minimum are not guarded.
+    mass_change_share: Decimal = Field(default=Decimal("0.2"), gt=0, le=1)
+    mass_change_minimum: int = Field(default=10, ge=1)
 
 
 class TaxCodeMapping(_Section):

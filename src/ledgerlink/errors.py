@@ -9,6 +9,7 @@ Every error a user can meet says what went wrong (``str(err)``) and what to do a
     ├── SystemicError             the pass cannot go on at all                         exit 3
     │   ├── AuthError             token missing, expired, revoked: reconnect
     │   ├── LockHeldError         another pass holds the store lock
+    │   ├── MassChangeError       the circuit breaker: a pass would rewrite too much at once
     │   └── MappingMissingError   a configured Product/Service/account is not in the ledger
     ├── ApiError                  an API answered with an error (status, code, message, request id)
     │   ├── RateLimitedError      429 / throttled; carries retry_after seconds
@@ -56,6 +57,10 @@ class AuthError(SystemicError):
 
 class LockHeldError(SystemicError):
     default_remedy = "Another pass is running; wait for it, or if it crashed, the lock expires by itself."
+
+
+class MassChangeError(SystemicError):
+    default_remedy = "See the change with `ledgerlink sync --dry-run`; if meant, add --allow-mass-change."
 
 
 class MappingMissingError(SystemicError):

@@ -112,7 +112,8 @@ def add_wait_listener(listener: WaitListener) -> Callable[[], None]:
     return lambda: _wait_listeners.remove(listener) if listener in _wait_listeners else None
 
 
-def _tell_waiting(name: str, seconds: float) -> None:
+def tell_waiting(name: str, seconds: float) -> None:
+    """Tell the wait listeners that `name` is about to sleep `seconds` for a rate limit."""
     for listener in list(_wait_listeners):
         listener(name, seconds)
 
@@ -148,7 +149,7 @@ class RateLimiter:
         if wait > 0:
             log.debug("pacing: waiting %.2fs for the rate-limit window", wait)
             if wait >= 1.0:  # pacing between requests is not worth telling anyone about
-                _tell_waiting(self.name, wait)
+                tell_waiting(self.name, wait)
             self.sleep(wait)
 
     def observe(self, response: httpx.Response) -> None:
@@ -283,7 +284,7 @@ class Transport:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RateLimitedError):
             wait = min(exc.retry_after, self._max_retry_wait)
-            _tell_waiting(self.name, wait)
+            tell_waiting(self.name, wait)
             return wait
         return float(min(2 ** (state.attempt_number - 1) * 0.5, 8.0))
 

@@ -26,6 +26,7 @@ from ledgerlink.providers.clio.client import ClioClient
 from ledgerlink.providers.clio.source import ClioSource
 from ledgerlink.providers.qbo.client import QboClient
 from ledgerlink.providers.qbo.ledger import QboLedger
+from ledgerlink.providers.xero.client import XeroClient
 from ledgerlink.providers.xero.connections import XeroTenant, auth_event_id_of, list_tenants
 from ledgerlink.reports.trust import TrustCheck, three_way
 from ledgerlink.store import Connection, Link, Store
@@ -101,9 +102,13 @@ class MemoryTokens:
 class Workspace:
     """One config, its store and its token store."""
 
-    def __init__(self, config: Config, *, token_store: TokenStore | None = None) -> None:
+    def __init__(
+        self, config: Config, *, token_store: TokenStore | None = None, store: Store | None = None
+    ) -> None:
+        """``store``: one already open as it is (doctor's, which must not create or upgrade it);
+        by default the config's store is opened, created or migrated to the newest schema."""
         self.config = config
-        self.store = Store.open(config.store_url)
+        self.store = store if store is not None else Store.open(config.store_url)
         self._tokens = token_store
 
     def close(self) -> None:
@@ -356,6 +361,10 @@ class Workspace:
         return QboClient.connect(
             self.config.qbo.api_base, realm_id, self.session("qbo"), limiter=limiter, sleep=sleep
         )
+
+    def xero_client(self, tenant_id: str, *, sleep: Callable[[float], None] = time.sleep) -> XeroClient:
+        """The Xero Accounting API client for one organisation (its limiter is per organisation)."""
+        return XeroClient.connect(self.config.xero.api_base, tenant_id, self.session("xero"), sleep=sleep)
 
     # -- syncing -------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -107,7 +108,7 @@ def test_upgrading_an_up_to_date_store_changes_nothing(url: str, clock: FakeCloc
 
     with Store.open(url, clock=clock) as again:
         assert again.connections() == [connection]
-    assert versions == ["0001"]
+    assert versions == [ScriptDirectory.from_config(alembic_config()).get_current_head()]
     assert tables_of(url) == TABLES | {"alembic_version"}
 
 
@@ -134,6 +135,7 @@ def test_migration_renders_postgresql_ddl_with_zones_and_the_partial_index() -> 
         "CREATE UNIQUE INDEX uq_sync_errors_open ON sync_errors (connection_id, kind, source_id) "
         "WHERE resolved_at IS NULL" in ddl
     )
+    assert "ALTER TABLE sync_errors ADD COLUMN parked_at TIMESTAMP WITH TIME ZONE" in ddl
 
 
 def test_sqlite_store_runs_in_wal_with_foreign_keys_and_a_busy_timeout(store: Store, url: str) -> None:
@@ -669,6 +671,158 @@ def test_the_database_itself_refuses_a_second_open_error_row(store: Store, qbo: 
         engine.dispose()
 
 
+def test_a_parked_error_stays_open_and_is_listed_apart(
+    store: Store, qbo: Connection, clock: FakeClock
+) -> None:
+    failing = record_duplicate_name(store, qbo, message="first", run_id=None)
+    other = store.record_error(
+        qbo.id, "invoice", "1043", label="Bill 1043", cause="unmapped_category", message="no", remedy="map it"
+    )
+    clock.advance(60)
+
+    parked = store.park_error(failing.id, "the vendor is being renamed by the accountant")
+
+    assert parked == dataclasses.replace(
+        failing, parked_at=clock.now, parked_reason="the vendor is being renamed by the accountant"
+    )
+    assert parked.parked and not other.parked
+    assert store.error(failing.id) == parked
+    assert store.open_errors() == [parked, other]
+    assert store.open_errors(parked=True) == [parked]
+    assert store.open_errors(qbo.id, parked=False) == [other]
+    assert store.open_error_ids(qbo.id, "contact", parked=False) == set()
+    assert store.open_error_ids(qbo.id, "contact") == {"7"}
+    assert store.parked_keys(qbo.id) == {("contact", "7")}
+
+
+def test_a_parked_record_failing_again_stays_parked_with_its_attempt_counted(
+    store: Store, qbo: Connection, clock: FakeClock
+) -> None:
+    first = record_duplicate_name(store, qbo, message="first", run_id=None)
+    store.park_error(first.id, "handled by hand")
+    clock.advance(3600)
+
+    again = record_duplicate_name(store, qbo, message="second", run_id=None)
+
+    assert (again.id, again.attempts, again.last_seen, again.message) == (first.id, 2, clock.now, "second")
+    assert (again.parked_at, again.parked_reason) == (T0, "handled by hand")
+
+
+def test_resolving_a_parked_error_closes_it(store: Store, qbo: Connection, clock: FakeClock) -> None:
+    first = record_duplicate_name(store, qbo, message="first", run_id=None)
+    store.park_error(first.id, "handled by hand")
+    clock.advance(60)
+
+    store.resolve_error(qbo.id, "contact", "7")
+
+    closed = store.error(first.id)
+    assert closed is not None and closed.resolved_at == clock.now
+    assert store.open_errors() == [] and store.parked_keys(qbo.id) == set()
+
+
+def test_unparking_takes_the_reason_away(store: Store, qbo: Connection) -> None:
+    first = record_duplicate_name(store, qbo, message="first", run_id=None)
+    store.park_error(first.id, "handled by hand")
+
+    assert store.unpark_error(first.id) == first
+    assert store.open_errors(parked=False) == [first]
+
+
+def test_a_retry_request_unparks_and_lasts_until_the_next_attempt(
+    store: Store, qbo: Connection, clock: FakeClock
+) -> None:
+    first = record_duplicate_name(store, qbo, message="first", run_id=None)
+    store.park_error(first.id, "handled by hand")
+    clock.advance(60)
+
+    asked = store.request_retry(first.id)
+
+    assert (asked.parked_at, asked.parked_reason, asked.retry_requested_at) == (None, None, clock.now)
+    assert store.retry_requested(qbo.id) == {("contact", "7")}
+    attempted = record_duplicate_name(store, qbo, message="again", run_id=None)
+    assert attempted.retry_requested_at is None and attempted.attempts == 2
+    assert store.retry_requested(qbo.id) == set()
+
+
+def test_parking_drops_a_pending_retry_request(store: Store, qbo: Connection) -> None:
+    first = record_duplicate_name(store, qbo, message="first", run_id=None)
+    store.request_retry(first.id)
+
+    parked = store.park_error(first.id, "not now")
+
+    assert parked.retry_requested_at is None and store.retry_requested(qbo.id) == set()
+
+
+def test_an_unknown_or_resolved_error_cannot_be_parked_unparked_or_retried(
+    store: Store, qbo: Connection
+) -> None:
+    first = record_duplicate_name(store, qbo, message="first", run_id=None)
+    store.resolve_error(qbo.id, "contact", "7")
+
+    assert store.error(999) is None
+    for act in (lambda i: store.park_error(i, "x"), store.unpark_error, store.request_retry):
+        with pytest.raises(StoreError, match="there is no error 999"):
+            act(999)
+        with pytest.raises(StoreError, match=rf"error {first.id} \(Dana Whitfield\) is resolved"):
+            act(first.id)
+
+
+def test_a_store_of_the_first_schema_upgrades_with_its_errors_unparked(url: str) -> None:
+    config = alembic_config()
+    engine = create_store_engine(url)
+    try:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0001")
+            conn.exec_driver_sql(
+                "INSERT INTO connections (id, provider, external_id, name, connected_at) "
+                "VALUES (1, 'qbo', '913', 'Whitfield', '2025-03-01 09:00:00.000000')"
+            )
+            conn.exec_driver_sql(
+                "INSERT INTO sync_errors (connection_id, kind, source_id, label, cause, message, remedy,"
+                " retryable, attempts, first_seen, last_seen) VALUES (1, 'contact', '7', 'Dana', 'x', 'x',"
+                " 'x', 1, 1, '2025-03-01 09:00:00.000000', '2025-03-01 09:00:00.000000')"
+            )
+    finally:
+        engine.dispose()
+
+    with Store.open(url) as upgraded:
+        [old] = upgraded.open_errors()
+        assert (old.label, old.parked, old.parked_reason, old.retry_requested_at) == (
+            "Dana",
+            False,
+            None,
+            None,
+        )
+        upgraded.park_error(old.id, "kept")
+        assert upgraded.parked_keys(1) == {("contact", "7")}
+
+
+def test_the_triage_migration_goes_down_again_keeping_one_open_error_per_record(
+    store: Store, qbo: Connection, url: str
+) -> None:
+    record_duplicate_name(store, qbo, message="first", run_id=None)
+    config = alembic_config()
+    engine = create_store_engine(url)
+    try:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0001")
+        columns = {c["name"] for c in sa.inspect(engine).get_columns("sync_errors")}
+        assert not columns & {"parked_at", "parked_reason", "retry_requested_at"}
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO sync_errors (connection_id, kind, source_id, label, cause, message, remedy,"
+                    " retryable, attempts, first_seen, last_seen) VALUES (:c, 'contact', '7', 'x', 'x', 'x',"
+                    " 'x', 1, 1, '2025-03-01 09:00:00.000000', '2025-03-01 09:00:00.000000')"
+                ),
+                {"c": qbo.id},
+            )
+    finally:
+        engine.dispose()
+
+
 # ---------------------------------------------------------------------------------------------
 # Runs
 
@@ -737,8 +891,8 @@ def test_a_held_lock_names_its_holder_and_when_it_expires(store: Store) -> None:
         store.acquire_lock("sync", "bookkeeper@laptop:77", ttl_seconds=300)
 
     assert str(caught.value) == (
-        "the store lock 'sync' is held by cron@books:4242 since 2025-03-01 09:00:00 UTC, "
-        "until 2025-03-01 09:05:00 UTC"
+        "another pass is running (pid 4242 on cron@books, since 2025-03-01 09:00:00 UTC); "
+        "this one did nothing"
     )
     assert "expires at 2025-03-01 09:05:00 UTC" in caught.value.remedy
     assert caught.value.exit_code == 3
@@ -750,7 +904,7 @@ def test_an_expired_lock_is_taken_over(store: Store, clock: FakeClock) -> None:
 
     store.acquire_lock("sync", "next:2", ttl_seconds=300)
 
-    with pytest.raises(LockHeldError, match="held by next:2"):
+    with pytest.raises(LockHeldError, match=r"\(pid 2 on next, since"):
         store.acquire_lock("sync", "crashed:1", ttl_seconds=300)
 
 
@@ -760,8 +914,9 @@ def test_renewing_keeps_the_lock_past_its_first_expiry(store: Store, clock: Fake
     store.renew_lock("sync", "pass:1", ttl_seconds=300)
     clock.advance(200)
 
-    with pytest.raises(LockHeldError, match="until 2025-03-01 09:08:20 UTC"):
+    with pytest.raises(LockHeldError) as caught:
         store.acquire_lock("sync", "pass:2", ttl_seconds=300)
+    assert "expires at 2025-03-01 09:08:20 UTC" in caught.value.remedy
 
 
 def test_a_pass_that_lost_its_lock_cannot_renew_it(store: Store, clock: FakeClock) -> None:
@@ -769,7 +924,7 @@ def test_a_pass_that_lost_its_lock_cannot_renew_it(store: Store, clock: FakeCloc
     clock.advance(61)
     store.acquire_lock("sync", "next:2", ttl_seconds=60)
 
-    with pytest.raises(LockHeldError, match="held by next:2"):
+    with pytest.raises(LockHeldError, match="pid 2 on next"):
         store.renew_lock("sync", "slow:1", ttl_seconds=60)
     store.release_lock("sync", "next:2")
     with pytest.raises(LockHeldError, match="nobody holds it"):
@@ -791,7 +946,7 @@ def test_the_lock_holds_between_two_processes_sharing_one_file(url: str, clock: 
     with Store.open(url, clock=clock) as cron, Store.open(url, clock=clock) as by_hand:
         cron.acquire_lock("sync", "cron:1", ttl_seconds=300)
 
-        with pytest.raises(LockHeldError, match="held by cron:1"):
+        with pytest.raises(LockHeldError, match="pid 1 on cron"):
             by_hand.acquire_lock("sync", "by-hand:2", ttl_seconds=300)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 from datetime import datetime
+from functools import partial
 from types import FrameType
 from typing import Annotated
 
@@ -12,7 +13,9 @@ import typer
 
 from ledgerlink.cli import output
 from ledgerlink.cli.context import app_context
+from ledgerlink.cli.progress import PassProgress
 from ledgerlink.errors import LedgerlinkError
+from ledgerlink.http import add_wait_listener
 from ledgerlink.sync.engine import PassResult
 from ledgerlink.workspace import Workspace
 
@@ -43,13 +46,41 @@ class StopFlag:
 
 
 def run_pass(
-    workspace: Workspace, *, dry_run: bool, stop: StopFlag, since: datetime | None = None
+    workspace: Workspace,
+    *,
+    dry_run: bool,
+    stop: StopFlag,
+    since: datetime | None = None,
+    allow_mass_change: bool = False,
 ) -> PassResult:
-    result = workspace.sync_once(dry_run=dry_run, should_stop=stop, since=since.date() if since else None)
+    """One pass, shown as it runs (bars on a terminal), then what it did or would do, and its event lines."""
+    rich = output.is_rich()
+    sync_once = partial(
+        workspace.sync_once,
+        dry_run=dry_run,
+        should_stop=stop,
+        since=since.date() if since else None,
+        allow_mass_change=allow_mass_change,
+    )
+    # Event lines always: logs sends them to stderr when no one watches it, and to the log file.
+    stop_telling = add_wait_listener(output.rate_limit_event)
+    try:
+        if rich:
+            with PassProgress(output.console) as progress:
+                result = sync_once(on_plan=progress.on_plan, on_progress=progress.on_progress)
+        else:
+            result = sync_once()
+    except LedgerlinkError as exc:
+        output.pass_failed_event(exc)  # the cause and remedy go to stderr as usual
+        raise
+    finally:
+        stop_telling()
     ledger = workspace.connection("qbo")
-    output.pass_summary(result, ledger_title="QuickBooks Online", company=ledger.name)
     if dry_run:
-        output.plan_lines(result.actions)
+        output.plan_view(result, ledger_title="QuickBooks Online", company=ledger.name)
+    else:
+        output.pass_summary(result, ledger_title="QuickBooks Online", company=ledger.name)
+    output.pass_events(result)
     return result
 
 
@@ -71,20 +102,33 @@ def sync(
             "before. Implies --once.",
         ),
     ] = None,
+    allow_mass_change: Annotated[
+        bool,
+        typer.Option(
+            "--allow-mass-change",
+            # The backslash keeps "[sync]": typer renders help as rich markup, which drops unknown tags.
+            help="Let this pass void, delete or rewrite more than \\[sync] mass_change_share of the linked "
+            "records (the circuit breaker stops it otherwise; exit 3).",
+        ),
+    ] = False,
 ) -> None:
     """Sync Clio into QuickBooks Online. Exit 0 clean, 1 with record errors, 2 config, 3 systemic."""
     stop = StopFlag()
     stop.install()
     with app_context(ctx).workspace() as workspace:
         if once or dry_run or since:
-            result = run_pass(workspace, dry_run=dry_run, stop=stop, since=since)
+            result = run_pass(
+                workspace, dry_run=dry_run, stop=stop, since=since, allow_mass_change=allow_mass_change
+            )
             raise typer.Exit(result.exit_code)
         interval = workspace.config.sync.interval_minutes * 60
         output.console.print(f"Syncing every {workspace.config.sync.interval_minutes} min; Ctrl-C stops.")
         code = 0
         while not stop():
             try:
-                code = run_pass(workspace, dry_run=False, stop=stop).exit_code
+                code = run_pass(
+                    workspace, dry_run=False, stop=stop, allow_mass_change=allow_mass_change
+                ).exit_code
             except LedgerlinkError as exc:
                 if exc.exit_code == 2:
                     raise

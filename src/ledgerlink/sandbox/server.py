@@ -7,6 +7,7 @@ One uvicorn server, one port, the emulators mounted under prefixes::
     /qbo/oauth2/...        Intuit OAuth (authorize, v1/tokens/bearer, v1/tokens/revoke)
     /qbo/v3/company/...    QuickBooks Online Accounting API v3
     /xero/identity/...     Xero identity (connect/authorize, connect/token, connect/revocation)
+    /xero/api/api.xro/2.0/...  Xero Accounting API (api.xero.com/api.xro/2.0)
     /xero/api/...          api.xero.com (connections)
 
 Fault injection (latency, 429, 5xx, response dropped after commit) is a middleware in front of
@@ -32,6 +33,7 @@ from ledgerlink.sandbox.clio import ClioEmulator
 from ledgerlink.sandbox.oauth import build_clio_oauth_app, build_qbo_oauth_app
 from ledgerlink.sandbox.qbo import QboEmulator
 from ledgerlink.sandbox.state import SandboxState
+from ledgerlink.sandbox.xero import XeroEmulator
 from ledgerlink.sandbox.xero_identity import (
     build_xero_connections_app,
     build_xero_identity_app,
@@ -120,6 +122,11 @@ class SandboxUrls:
     def xero_api(self) -> str:
         return f"{self.base}/xero/api"
 
+    @property
+    def xero_accounting(self) -> str:
+        """The Accounting API base URL (``https://api.xero.com/api.xro/2.0`` in production)."""
+        return f"{self.base}/xero/api/api.xro/2.0"
+
 
 class Sandbox:
     """The emulated Clio + QBO world, served on loopback until :meth:`stop`.
@@ -138,6 +145,7 @@ class Sandbox:
         self.state = state or SandboxState()
         self.clio = ClioEmulator(self.state)
         self.qbo = QboEmulator(self.state)
+        self.xero = XeroEmulator(self.state)
         if seed == "demo":
             from ledgerlink.sandbox.seed import seed_demo_firm
 
@@ -157,6 +165,8 @@ class Sandbox:
                 Mount("/qbo/oauth2", app=build_qbo_oauth_app(self.state)),
                 Mount("/qbo/v3", app=self.qbo.app),
                 Mount("/xero/identity", app=build_xero_identity_app(self.state)),
+                # Before /xero/api, which would otherwise take these paths.
+                Mount("/xero/api/api.xro/2.0", app=self.xero.app),
                 Mount("/xero/api", app=build_xero_connections_app(self.state)),
             ]
         )

@@ -60,6 +60,10 @@ class SandboxSettings:
     xero_refresh_grace: int = 30 * 60
     # Xero: calls per minute per app across all tenants (§5), the only limit /connections reports.
     xero_app_per_minute: int = 10_000
+    # Xero Accounting API, per (app, organisation) (§5): calls per minute, per day, and in flight.
+    xero_per_minute: int = 60
+    xero_per_day: int = 5000
+    xero_concurrent: int = 5
 
 
 @dataclass

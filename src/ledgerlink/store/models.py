@@ -191,7 +191,7 @@ class RunRow(Base):
 
 
 class SyncErrorRow(Base):
-    """Why one source record did not sync; open until ``resolved_at`` is set."""
+    """Why one source record did not sync; open until ``resolved_at`` is set (parked ones too)."""
 
     __tablename__ = "sync_errors"
     __table_args__ = (
@@ -223,6 +223,13 @@ class SyncErrorRow(Base):
     last_seen: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
     run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
+    # Parked by the bookkeeper (`ledgerlink skip`): still open, but never sent or retried until
+    # `ledgerlink retry` takes it back. The reason is theirs, shown beside the error.
+    parked_at: Mapped[datetime | None]
+    parked_reason: Mapped[str | None] = mapped_column(Text)
+    # `ledgerlink retry` asked for this record to be read again even if it waits on a parent;
+    # cleared by the next attempt (a recorded failure) or by the error's resolution.
+    retry_requested_at: Mapped[datetime | None]
 
 
 class LockRow(Base):

@@ -131,6 +131,13 @@ class SyncError:
     last_seen: datetime
     resolved_at: datetime | None
     run_id: int | None
+    parked_at: datetime | None = None  # parked by the bookkeeper: never sent or retried until retried
+    parked_reason: str | None = None
+    retry_requested_at: datetime | None = None  # the next pass re-reads it even if it waits on a parent
+
+    @property
+    def parked(self) -> bool:
+        return self.parked_at is not None
 
 
 @dataclass(frozen=True, slots=True)

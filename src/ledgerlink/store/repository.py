@@ -24,6 +24,12 @@ Where the brief and DESIGN.md leave a choice open, this module decides as follow
 - ``save_link`` replaces every field of an existing link, ``snapshot=None`` included.
 - ``set_cursor`` with a time before the stored one is ignored, silently: the cursor is a maximum.
 - ``open_intents`` breaks ties of ``created_at`` by key; ``open_errors`` lists oldest first.
+- Errors: a *parked* error (``park_error``, `ledgerlink skip`) stays open; ``record_error`` on it
+  counts the attempt and keeps it parked (the bookkeeper's decision stands until they take it
+  back); ``resolve_error`` closes it like any other (the record synced, or needs nothing, after
+  all). ``request_retry`` unparks it and flags it so the next pass re-reads the record even where
+  it would wait on a failed parent; the flag is spent by the next attempt or the resolution.
+  Parking, unparking or retrying a resolved or unknown error is a ``StoreError``.
 - ``finish_run`` only finishes a run that is still ``running`` (``interrupted`` is how a later pass
   closes one a crash left behind).
 - Locks: the owner that holds a lock may acquire it again (that renews it); ``renew_lock`` by anyone
@@ -41,13 +47,14 @@ Where the brief and DESIGN.md leave a choice open, this module decides as follow
 from __future__ import annotations
 
 import copy
+import socket
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import ColumnElement, Engine, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -113,6 +120,12 @@ def require_aware(moment: datetime, what: str) -> datetime:
 
 def show_time(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _parked_is(parked: bool) -> ColumnElement[bool]:
+    """The SQL condition "this error is (not) parked"."""
+    column = SyncErrorRow.parked_at
+    return column.is_not(None) if parked else column.is_(None)
 
 
 class Store:
@@ -450,6 +463,7 @@ class Store:
                     row.run_id = run_id
                     row.attempts += 1
                     row.last_seen = now
+                    row.retry_requested_at = None  # the retry asked for has happened
                     session.flush()
                     return to_record(SyncError, row)
             except IntegrityError:
@@ -464,27 +478,101 @@ class Store:
             row = self._open_error_row(session, connection_id, kind, source_id)
             if row is not None:
                 row.resolved_at = now
+                row.retry_requested_at = None
 
-    def open_errors(self, connection_id: int | None = None, kind: str | None = None) -> list[SyncError]:
-        """Unresolved errors, oldest first, optionally of one connection and/or kind."""
+    def open_errors(
+        self, connection_id: int | None = None, kind: str | None = None, *, parked: bool | None = None
+    ) -> list[SyncError]:
+        """Unresolved errors, oldest first, optionally of one connection and/or kind.
+
+        ``parked``: True only the parked ones, False only the others, None (default) both.
+        """
         query = select(SyncErrorRow).filter_by(resolved_at=None)
         if connection_id is not None:
             query = query.filter_by(connection_id=connection_id)
         if kind is not None:
             query = query.filter_by(kind=kind)
+        if parked is not None:
+            query = query.where(_parked_is(parked))
         with self._transaction() as session:
             rows = session.scalars(query.order_by(SyncErrorRow.first_seen, SyncErrorRow.id))
             return [to_record(SyncError, row) for row in rows]
 
-    def open_error_ids(self, connection_id: int, kind: str) -> set[str]:
-        """Source ids of one kind that have an unresolved error."""
+    def open_error_ids(self, connection_id: int, kind: str, *, parked: bool | None = None) -> set[str]:
+        """Source ids of one kind that have an unresolved error (``parked`` filters as in open_errors)."""
+        query = select(SyncErrorRow.source_id).filter_by(
+            connection_id=connection_id, kind=kind, resolved_at=None
+        )
+        if parked is not None:
+            query = query.where(_parked_is(parked))
         with self._transaction() as session:
-            ids = session.scalars(
-                select(SyncErrorRow.source_id).filter_by(
-                    connection_id=connection_id, kind=kind, resolved_at=None
-                )
+            return set(session.scalars(query))
+
+    def error(self, error_id: int) -> SyncError | None:
+        """One error by the id `ledgerlink errors` shows, open or resolved."""
+        with self._transaction() as session:
+            row = session.get(SyncErrorRow, error_id)
+            return None if row is None else to_record(SyncError, row)
+
+    def park_error(self, error_id: int, reason: str) -> SyncError:
+        """Set an open error aside: its record is neither sent nor retried until it is unparked.
+
+        Parking a parked error again replaces the reason.
+        """
+        now = self._now()
+        with self._transaction() as session:
+            row = self._open_error_by_id(session, error_id)
+            row.parked_at = now
+            row.parked_reason = reason
+            row.retry_requested_at = None
+            session.flush()
+            return to_record(SyncError, row)
+
+    def unpark_error(self, error_id: int) -> SyncError:
+        """Take a parked error back: the next pass tries its record again like any failed one."""
+        with self._transaction() as session:
+            row = self._open_error_by_id(session, error_id)
+            row.parked_at = None
+            row.parked_reason = None
+            session.flush()
+            return to_record(SyncError, row)
+
+    def request_retry(self, error_id: int) -> SyncError:
+        """Unpark an open error and have the next pass re-read its record, even if it waits on a parent."""
+        now = self._now()
+        with self._transaction() as session:
+            row = self._open_error_by_id(session, error_id)
+            row.parked_at = None
+            row.parked_reason = None
+            row.retry_requested_at = now
+            session.flush()
+            return to_record(SyncError, row)
+
+    def parked_keys(self, connection_id: int) -> set[tuple[str, str]]:
+        """(kind, source id) of every record of a connection whose open error is parked."""
+        return self._error_keys(connection_id, SyncErrorRow.parked_at.is_not(None))
+
+    def retry_requested(self, connection_id: int) -> set[tuple[str, str]]:
+        """(kind, source id) of every record of a connection a retry was asked for and not yet made."""
+        return self._error_keys(connection_id, SyncErrorRow.retry_requested_at.is_not(None))
+
+    def _error_keys(self, connection_id: int, condition: ColumnElement[bool]) -> set[tuple[str, str]]:
+        with self._transaction() as session:
+            rows = session.execute(
+                select(SyncErrorRow.kind, SyncErrorRow.source_id)
+                .filter_by(connection_id=connection_id, resolved_at=None)
+                .where(condition)
             )
-            return set(ids)
+            return {(kind, source_id) for kind, source_id in rows}
+
+    @staticmethod
+    def _open_error_by_id(session: Session, error_id: int) -> SyncErrorRow:
+        row = session.get(SyncErrorRow, error_id)
+        if row is None:
+            raise StoreError(f"there is no error {error_id} in the store")
+        if row.resolved_at is not None:
+            raise StoreError(f"error {error_id} ({row.label}) is resolved since {show_time(row.resolved_at)}")
+        return row
 
     @staticmethod
     def _open_error_row(
@@ -602,12 +690,18 @@ class Store:
 
 
 def lock_held(row: LockRow) -> LockHeldError:
-    """The error that names who holds a lock and when it runs out."""
+    """ "another pass is running (pid, since)": the error that names who holds a lock and until when.
+
+    Owners are "host:pid" (the sync engine's); the host is named only when it is not this machine.
+    """
+    host, _, pid = row.owner.rpartition(":")
+    who = f"pid {pid}" if pid.isdigit() else row.owner
+    if host and host != socket.gethostname():
+        who += f" on {host}"
     return LockHeldError(
-        f"the store lock {row.name!r} is held by {row.owner} since {show_time(row.acquired_at)}, "
-        f"until {show_time(row.expires_at)}",
+        f"another pass is running ({who}, since {show_time(row.acquired_at)}); this one did nothing",
         remedy=(
-            f"Another ledgerlink pass ({row.owner}) is running; wait for it to finish. If it crashed, "
-            f"its lock expires at {show_time(row.expires_at)} and the next pass takes over."
+            f"Wait for it to finish. If it crashed, its lock ({row.name!r}) expires at "
+            f"{show_time(row.expires_at)} and the next pass takes over (at once on the same machine)."
         ),
     )

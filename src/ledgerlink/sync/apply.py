@@ -12,6 +12,12 @@ the write's idempotency key and the marker on the remote record. Per write:
   records and finds what landed by its marker, so nothing is written twice.
 
 Edits to Clio contacts (two-way contacts) are not ledger writes: they go to the source one by one.
+
+A record whose open error the bookkeeper parked (`ledgerlink skip`) is settled as ``parked``: never
+sent, not recorded again, not a problem of the pass (it does not make the exit code 1). Its
+dependants plan as usual and end blocked, since their parent is still not in the ledger. A plan
+that has nothing to do with a parked record (a skip: voided before it synced, nothing to post)
+closes its error like any other: there is nothing left to set aside.
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ OUTCOME = {
     Op.FAIL: "failed",
     Op.BLOCKED: "blocked",
 }
+PARKED = "parked"  # the outcome of a record whose error the bookkeeper parked
 
 ProgressFn = Callable[[Action, str], None]  # one record settled: (action, outcome)
 PlanFn = Callable[[Sequence[Action]], None]  # the writes one phase is about to send (progress totals)
@@ -68,13 +75,17 @@ class PassResult:
     problems: list[tuple[Action, RecordError]] = field(default_factory=list)
     notices: list[tuple[Action, str]] = field(default_factory=list)  # done, but worth a bookkeeper's eye
     warnings: list[str] = field(default_factory=list)  # about the whole company, not one record
+    parked: list[Action] = field(default_factory=list)  # set aside by the bookkeeper: not sent, not problems
     interrupted: bool = False
 
     @property
     def exit_code(self) -> int:
-        """0 clean; 1 when records failed — or, for a dry run, when anything would change (pip-tools)."""
+        """0 clean; 1 when records failed — or, for a dry run, when anything would change (pip-tools).
+
+        A dry run's records that would fail again are not changes: they are in `ledgerlink errors`.
+        """
         if self.dry_run:
-            return 1 if self.problems or self.tally.writes or self.warnings else 0
+            return 1 if self.tally.writes else 0
         return 1 if self.problems or self.warnings else 0
 
     @property
@@ -111,13 +122,18 @@ class Applier:
         self.snapshot = snapshot
         self.after_batch = after_batch
         self.on_plan = on_plan or (lambda writes: None)
+        # Read once per pass: a `ledgerlink skip` made while a pass runs counts from the next one.
+        self.parked = frozenset(store.parked_keys(connection_id))
 
     def apply(self, actions: Sequence[Action]) -> None:
         """Settle every non-write at once, then send the writes in batches; stop between batches."""
         for action in actions:
-            if action.op not in WRITES:
+            if self._is_parked(action):
+                self.result.parked.append(action)
+                self._done(action, PARKED, None)
+            elif action.op not in WRITES:
                 self._settle(action)
-        writes = [a for a in actions if a.op in WRITES]
+        writes = [a for a in actions if a.op in WRITES and not self._is_parked(a)]
         if writes:
             self.on_plan(writes)
         for start in range(0, len(writes), BATCH_SIZE):
@@ -144,6 +160,9 @@ class Applier:
             self.after_batch()
 
     # -- outcomes ------------------------------------------------------------------------------
+
+    def _is_parked(self, action: Action) -> bool:
+        return action.op is not Op.SKIP and (action.kind, action.source_id) in self.parked
 
     def _settle(self, action: Action) -> None:
         """A skip, failure or blocked record: nothing to send, only to record."""

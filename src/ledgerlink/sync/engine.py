@@ -38,6 +38,7 @@ from ledgerlink.errors import LedgerlinkError, LockHeldError, MappingMissingErro
 from ledgerlink.store import Store
 from ledgerlink.sync import tax
 from ledgerlink.sync.apply import WRITEBACK, Applier, PassResult, PlanFn, ProgressFn
+from ledgerlink.sync.breaker import Limits, MassChangeBreaker, MassChangeCount
 from ledgerlink.sync.flows import contact_merge
 from ledgerlink.sync.flows import contacts as contact_flow
 from ledgerlink.sync.flows import credit_notes as credit_flow
@@ -123,10 +124,17 @@ class SyncPass:
     # -- the pass ------------------------------------------------------------------------------
 
     def run(self, *, dry_run: bool = False) -> PassResult:
-        """Run one pass; return what it did. Systemic faults raise after the run row is closed."""
-        if not dry_run:
-            self._lock()
-        result = PassResult(run_id=self.store.start_run(dry_run=dry_run), dry_run=dry_run)
+        """Run one pass; return what it did. Systemic faults raise after the run row is closed.
+
+        A dry run reads and plans but writes nothing anywhere: no lock, no run row, no cursor, no
+        error row, nothing remote. Its result has run id 0.
+        """
+        if dry_run:
+            result = PassResult(run_id=0, dry_run=True)
+            self._run(result)
+            return result
+        self._lock()
+        result = PassResult(run_id=self.store.start_run(dry_run=False), dry_run=False)
         try:
             self._run(result)
         except LedgerlinkError as exc:
@@ -152,8 +160,7 @@ class SyncPass:
                 result.run_id, status=result.status, exit_code=result.exit_code, counts=result.tally.as_dict()
             )
         finally:
-            if not dry_run:
-                self.store.release_lock(LOCK_NAME, self.owner)
+            self.store.release_lock(LOCK_NAME, self.owner)
         return result
 
     def _lock(self) -> None:
@@ -167,6 +174,18 @@ class SyncPass:
             log.warning("taking over the pass lock of %s: that process no longer runs", holder)
             self.store.release_lock(LOCK_NAME, holder)
             self.store.acquire_lock(LOCK_NAME, self.owner, LOCK_TTL_SECONDS)
+
+    def _breaker(self, result: PassResult) -> MassChangeBreaker:
+        """The circuit breaker of this pass (see :mod:`ledgerlink.sync.breaker`)."""
+
+        def linked(kind: str) -> int:
+            return len(self.store.links(self.conn, contact_flow.KIND if kind == WRITEBACK else kind))
+
+        limits = Limits(self.config.sync.mass_change_share, self.config.sync.mass_change_minimum)
+        count = MassChangeCount(limits=limits, linked=linked, ledger_title=self.ledger.title)
+        return MassChangeBreaker(
+            count, allowed=self.allow_mass_change, dry_run=result.dry_run, warnings=result.warnings
+        )
 
     def _applier(self, result: PassResult) -> Applier:
         return Applier(
@@ -184,7 +203,7 @@ class SyncPass:
 
     def _run(self, result: PassResult) -> None:
         started = self.clock()
-        apply = self._applier(result).apply
+        apply = self._breaker(result).guard(self._applier(result).apply)
         leftovers = [] if result.dry_run else self.store.open_intents(self.conn)
         pending = {(i.kind, i.source_id): i.key for i in leftovers}
         extra = _by_kind(pending)
@@ -223,6 +242,7 @@ class SyncPass:
         if result.dry_run:
             _stand_in(contact_links, contact_actions)
         failed = {a.source_id: a.label for a, _error in result.problems if a.kind == contact_flow.KIND}
+        failed.update({a.source_id: a.label for a in result.parked if a.kind == contact_flow.KIND})
 
         # -- invoices --------------------------------------------------------------------------
         invoice_actions = self._plan_invoices(invoices, scope, contact_links, failed, names, pending, changes)

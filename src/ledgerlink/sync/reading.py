@@ -3,6 +3,9 @@
 Clio's request budget is small (50 a minute at peak), so the reader asks for changes since the
 stream's cursor (less a small overlap for clock skew) and re-reads only records that can have
 moved: open errors whose blocker is fixed, unfinished intents, records edited in the ledger.
+Records whose error the bookkeeper parked (`ledgerlink skip`) are not read again for their error
+(the Applier would not send them anyway); records they asked to retry (`ledgerlink retry`) are
+read again even while their parent still fails, so the retry gets a fresh answer.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import Generic, Protocol, TypeVar
 
 from ledgerlink.config import Config
@@ -42,6 +46,12 @@ CLIO_OWNED = (
     credit_flow.KIND,
     credit_flow.APPLICATION_KIND,
 )
+
+
+def blocker_of(error: SyncError) -> tuple[str, str] | None:
+    """(kind, source id) of the record a blocked error waits for, read from its ``blocked_by``."""
+    noun, _, parent = (error.blocked_by or "").partition(" ")
+    return (BLOCKER_KINDS.get(noun, noun), parent) if parent else None
 
 
 class _Settled(Protocol):
@@ -117,7 +127,8 @@ class PassReader:
             issued_after=start - timedelta(days=1) if start else None,
         )
         have = {i.source_id for i in invoices}
-        retry = (self.store.open_error_ids(self.conn, invoice_flow.KIND) | set(extra_ids)) - have
+        failed = self.store.open_error_ids(self.conn, invoice_flow.KIND, parked=False)
+        retry = (failed | set(extra_ids)) - have
         if retry:
             invoices = invoices + self.source.invoices(sorted(retry))
         return invoices
@@ -135,7 +146,7 @@ class PassReader:
         for kind in kinds:
             ids |= {
                 e.source_id
-                for e in self.store.open_errors(self.conn, kind)
+                for e in self.store.open_errors(self.conn, kind, parked=False)
                 if (kind, e.source_id) not in waiting
             }
             if changes is not None:
@@ -145,17 +156,22 @@ class PassReader:
                         ids.add(source_id)
         return sorted(ids - set(have))
 
+    @cached_property
+    def forced(self) -> frozenset[tuple[str, str]]:
+        """Records the bookkeeper asked to retry (`ledgerlink retry`): never left waiting this pass."""
+        return frozenset(self.store.retry_requested(self.conn))
+
     def still_waiting(self) -> dict[tuple[str, str], SyncError]:
         """Blocked records whose blocker (a bill or contact) still has an open error, by (kind, id)."""
         errors = self.store.open_errors(self.conn)
         open_records = {(e.kind, e.source_id) for e in errors}
         waiting = {}
         for error in errors:
-            if error.cause != "blocked" or not error.blocked_by:
+            key = (error.kind, error.source_id)
+            if error.cause != "blocked" or key in self.forced:
                 continue
-            noun, _, parent = error.blocked_by.partition(" ")
-            if (BLOCKER_KINDS.get(noun, noun), parent) in open_records:
-                waiting[(error.kind, error.source_id)] = error
+            if blocker_of(error) in open_records:
+                waiting[key] = error
         return waiting
 
     @staticmethod
@@ -222,8 +238,8 @@ class PassReader:
         self, needed: set[str], links: Mapping[str, LinkView], extra_ids: Collection[str]
     ) -> list[Contact]:
         changed = self.source.changed_contacts(self.mark(STREAM_CONTACTS))
-        retry = self.store.open_error_ids(self.conn, contact_flow.KIND) | set(extra_ids)
-        retry |= self.store.open_error_ids(self.conn, WRITEBACK)
+        retry = self.store.open_error_ids(self.conn, contact_flow.KIND, parked=False) | set(extra_ids)
+        retry |= self.store.open_error_ids(self.conn, WRITEBACK, parked=False)
         wanted = needed | retry
         relevant = [c for c in changed if c.source_id in links or c.source_id in wanted]
         missing = wanted - {c.source_id for c in relevant}

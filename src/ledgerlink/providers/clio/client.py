@@ -362,6 +362,32 @@ class ClioClient:
     def _get(self, url: str, params: Params | None) -> dict[str, Any]:
         return _json_object(self._transport.request("GET", url, params=params), url)
 
+    # -- what `ledgerlink doctor` reads ---------------------------------------------------------
+
+    def clients(self) -> Iterator[ClioContact]:
+        """The contacts marked as clients (``client_only=true``): those a sync can push as customers."""
+        return self._list(ClioContact, "contacts.json", CONTACT_FIELDS, [("client_only", "true")])
+
+    def bill_numbers(self, order: str, *, limit: int = PAGE_SIZE) -> list[str]:
+        """The numbers of the first ``limit`` revenue bills (any state) in ``order``, e.g. ``number(desc)``.
+
+        One request: any order but ``id(asc)`` pages by offset (reference §1.4), so ``offset=0`` is
+        sent explicitly and only the first page is read. Trust requests are left out like everywhere
+        (``type=revenue``): they never become invoices.
+        """
+        params: Params = [
+            ("fields", "id,number"),
+            ("type", "revenue"),
+            ("order", order),
+            ("limit", limit),
+            ("offset", 0),
+        ]
+        body = self._get("bills.json", params)
+        data = body.get("data")
+        if not isinstance(data, list):
+            raise _malformed("bills.json", "data is not a list")
+        return [str(item["number"]) for item in data if isinstance(item, dict) and item.get("number")]
+
 
 def _json_object(response: httpx.Response, url: str) -> dict[str, Any]:
     try:

@@ -241,6 +241,22 @@ class ClioSource:
                 lines[bill.id] = found[bill.id] if adds_up else self._client.line_items(bill.id)
         return lines
 
+    # -- what `ledgerlink doctor` reads ---------------------------------------------------------
+
+    def clients(self) -> list[Contact]:
+        """Every contact marked as a client, in one paged read."""
+        return [contact_from_clio(c) for c in self._client.clients()]
+
+    def latest_bill_numbers(self) -> list[str]:
+        """The numbers of the highest-numbered and of the latest-issued revenue bills (two requests).
+
+        Clio's ``number`` is a string, so ``order=number(desc)`` may sort it as text ("9" above
+        "10"); the latest-issued bills cover that case, so the highest number is all but surely here.
+        """
+        by_number = self._client.bill_numbers("number(desc)")
+        latest = self._client.bill_numbers("issued_at(desc)")
+        return list(dict.fromkeys([*by_number, *latest]))
+
 
 def _settled(
     groups: dict[int, list[ClioAllocation]],

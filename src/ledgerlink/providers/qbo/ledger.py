@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -465,6 +465,25 @@ class QboLedger:
         )
         return RecordError(cause=cause, message=qbo, remedy=remedy, retryable=retryable)
 
+    # -- what `ledgerlink doctor` reads ----------------------------------------------------------
+
+    def products_and_services(self) -> list[ListEntry]:
+        """Every Product/Service, active or not, with its type (one paged read)."""
+        return [_list_entry(row, "Type") for row in self._client.query_all("Item", "Active IN (true, false)")]
+
+    def chart_of_accounts(self) -> list[ListEntry]:
+        """Every account, active or not, with its type and detail type (one paged read)."""
+        rows = self._client.query_all("Account", "Active IN (true, false)")
+        return [_list_entry(row, "AccountType", "AccountSubType") for row in rows]
+
+    def invoice_numbers(self) -> dict[str, str]:
+        """Every invoice's number by its Id (invoices without a number are left out).
+
+        The query language has no projections (§1.6), so this reads whole invoices, 1000 a page.
+        """
+        rows = self._client.query_all("Invoice")
+        return {str(row["Id"]): str(row["DocNumber"]) for row in rows if row.get("DocNumber")}
+
 
 _UNBALANCED_WORDS = ("not balanced", "unbalanced", "out of balance", "debits and credits", "must balance")
 _ACCOUNT_TYPE_WORDS = ("account type", "type of account", "bank account", "credit card account")
@@ -520,4 +539,29 @@ def _business_rule(text: str) -> tuple[str, str, bool]:
         "QBO refused it for the reason given above: fix the record in Clio (or the QBO setting it "
         "names); ledgerlink retries it next pass.",
         True,
+    )
+
+
+@dataclass(frozen=True)
+class ListEntry:
+    """A Product/Service or an account as the company lists it, for checking a mapping against."""
+
+    id: str
+    name: str  # ``Name`` without QBO's " (deleted)"
+    full_name: str  # ``FullyQualifiedName`` ("Parent:Child" for a sub-item or sub-account)
+    type: str  # an item's ``Type`` (Service, Category…) or an account's ``AccountType``
+    detail_type: str | None
+    active: bool
+
+
+def _list_entry(row: Mapping[str, Any], type_field: str, detail_field: str | None = None) -> ListEntry:
+    name = bare_name(str(row.get("Name", "")))
+    detail = row.get(detail_field) if detail_field else None
+    return ListEntry(
+        id=str(row["Id"]),
+        name=name,
+        full_name=bare_name(str(row.get("FullyQualifiedName") or name)),
+        type=str(row.get(type_field) or ""),
+        detail_type=str(detail) if detail else None,
+        active=bool(row.get("Active", True)),
     )

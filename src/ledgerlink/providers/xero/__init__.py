@@ -1,10 +1,19 @@
-"""Xero: its connections (tenants) and the mapping of its error answers.
+"""Xero: its connections (tenants), the Accounting API client with its limits, and its error answers.
 
-The Accounting API client comes with a later issue; it shares :func:`map_error`.
+``connections`` lists and disconnects organisations; ``client`` is the typed Accounting API of one
+organisation (``wire`` its records, ``limiter`` the per-organisation limits); both map errors with
+:func:`map_error`.
 """
 
 from __future__ import annotations
 
+from ledgerlink.providers.xero.client import (
+    ElementOutcome,
+    XeroClient,
+    accounting_url,
+    idempotency_key,
+    issued_between,
+)
 from ledgerlink.providers.xero.connections import (
     XeroTenant,
     auth_event_id_of,
@@ -12,11 +21,41 @@ from ledgerlink.providers.xero.connections import (
     parse_connections,
     remove_connection,
 )
-from ledgerlink.providers.xero.errors import map_error
+from ledgerlink.providers.xero.errors import DailyLimitReached, map_error
+from ledgerlink.providers.xero.limiter import XeroLimiter
+from ledgerlink.providers.xero.wire import (
+    XeroAccount,
+    XeroAllocation,
+    XeroBankTransaction,
+    XeroContact,
+    XeroCreditNote,
+    XeroInvoice,
+    XeroLineItem,
+    XeroOrganisation,
+    XeroPayment,
+    XeroTaxRate,
+)
 
 __all__ = [
+    "DailyLimitReached",
+    "ElementOutcome",
+    "XeroAccount",
+    "XeroAllocation",
+    "XeroBankTransaction",
+    "XeroClient",
+    "XeroContact",
+    "XeroCreditNote",
+    "XeroInvoice",
+    "XeroLimiter",
+    "XeroLineItem",
+    "XeroOrganisation",
+    "XeroPayment",
+    "XeroTaxRate",
     "XeroTenant",
+    "accounting_url",
     "auth_event_id_of",
+    "idempotency_key",
+    "issued_between",
     "list_tenants",
     "map_error",
     "parse_connections",

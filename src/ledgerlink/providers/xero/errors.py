@@ -14,6 +14,8 @@ By status::
                                       a 401 with ``WWW-Authenticate: … insufficient_scope`` names the scope
     404         → NotFoundError
     429         → RateLimitedError    ``code`` names the limit (``X-Rate-Limit-Problem``), Retry-After
+                                      (a *day* limit never gets this far: the tenant's limiter raises
+                                      :class:`DailyLimitReached` on seeing it: nothing sleeps through a day)
     anything else → ApiError          (the transport retries 500/502/503/504 where that is safe)
 
 Every text that reaches an error is passed through :func:`ledgerlink.http.redact`.
@@ -31,7 +33,7 @@ from xml.etree import ElementTree
 
 import httpx
 
-from ledgerlink.errors import ApiError, NotFoundError, RateLimitedError, ValidationError
+from ledgerlink.errors import ApiError, NotFoundError, RateLimitedError, SystemicError, ValidationError
 from ledgerlink.http import redact, retry_after_seconds
 
 RECONNECT_REMEDY = "Reconnect with `ledgerlink connect xero` and pick the organisation again."
@@ -40,6 +42,37 @@ SCOPE_REMEDY = (
     'Set [xero] scopes = "granular" (apps created on or after 2 March 2026) or "broad" (older apps) to match '
     "your Xero app, then run `ledgerlink connect xero` again to grant the scope."
 )
+
+
+class DailyLimitReached(SystemicError):
+    """The organisation's daily call budget is spent (or would be by what the pass still needs).
+
+    Systemic (exit 3): nothing in this pass can reach Xero for that organisation any more, and
+    sleeping until the window reopens would hold the store lock for hours. The next pass resumes.
+    """
+
+    default_remedy = (
+        "Xero allows each organisation a fixed number of calls per day; run `ledgerlink sync` again "
+        "after the daily window reopens: the pass resumes where this one stopped."
+    )
+
+    def __init__(
+        self, message: str, *, remaining: int, needed: int = 1, retry_after: float | None = None
+    ) -> None:
+        remedy = None
+        if retry_after is not None:
+            hours = retry_after / 3600
+            when = (
+                f"in about {hours:.1f} h" if hours >= 1 else f"in about {max(1, round(retry_after / 60))} min"
+            )
+            remedy = (
+                f"Xero reopens this organisation's daily budget {when}; run `ledgerlink sync` again "
+                "then: the pass resumes where this one stopped."
+            )
+        super().__init__(message, remedy=remedy)
+        self.remaining = remaining
+        self.needed = needed
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -158,4 +191,4 @@ def map_error(response: httpx.Response) -> ApiError:
     return ApiError(redact(summary), **kw)
 
 
-__all__ = ["XeroFault", "fault_from_json", "fault_from_xml", "map_error"]
+__all__ = ["DailyLimitReached", "XeroFault", "fault_from_json", "fault_from_xml", "map_error"]
