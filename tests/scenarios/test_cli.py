@@ -128,6 +128,10 @@ def test_no_token_reaches_the_logs_the_store_the_config_or_json_output(firm: Fir
         assert secret.encode() not in store and secret not in config
 
 
+def _ids(firm: Firm, entity: str) -> set[str]:
+    return {r["Id"] for r in firm.sandbox.qbo.records(REALM, entity)}
+
+
 def test_looping_sync_stops_between_records_on_sigterm_and_leaves_no_lock(firm: Firm) -> None:
     slow = firm.config_path.read_text().replace("requests_per_second = 1000", "requests_per_second = 20")
     firm.config_path.write_text(slow)
@@ -147,7 +151,16 @@ def test_looping_sync_stops_between_records_on_sigterm_and_leaves_no_lock(firm: 
     assert "Stopped early" in out
     with firm.workspace() as workspace:
         last = workspace.store.last_run()
+        conn = workspace.connection("qbo").id
+        open_intents = workspace.store.open_intents(conn)
+        links = {kind: workspace.store.links(conn, kind) for kind in ("contact", "invoice")}
     assert last is not None and last.status == "interrupted"
+    # Nothing half-written: every write sent got its answer and its link before the pass stopped,
+    # and every link points at a record QuickBooks has.
+    assert open_intents == []
+    live = {"contact": _ids(firm, "Customer"), "invoice": _ids(firm, "Invoice")}
+    for kind, linked in links.items():
+        assert {link.target_id for link in linked.values()} <= live[kind], kind
 
     resumed = firm.cli("sync", "--once")  # the lock was released: the next pass runs at once
     assert resumed.returncode == 1, resumed.stderr

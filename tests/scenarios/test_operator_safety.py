@@ -209,3 +209,40 @@ def test_a_lock_held_on_another_machine_blocks_until_it_expires_then_is_taken_ov
     taken = small.cli("sync", "--once")
     assert taken.returncode == 0, taken.stderr
     assert len(small.qbo("Invoice")) == 1
+
+
+def _pass_lock_owner(firm: Firm) -> str | None:
+    with firm.workspace() as workspace:
+        return workspace.store.lock_owner(LOCK_NAME)
+
+
+def test_one_sync_loop_per_store_while_sync_once_still_runs_between_its_passes(small: SmallFirm) -> None:
+    small.bill(small.client("Dana", "Whitfield"))
+    loop = subprocess.Popen(
+        [sys.executable, "-m", "ledgerlink", "--config", str(small.config_path), "sync"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not small.qbo("Invoice") and time.monotonic() < deadline:
+            assert loop.poll() is None, loop.communicate()
+            time.sleep(0.05)  # polling the emulator, not waiting on a rate limit
+        second = small.cli("sync")
+        assert second.returncode == 3, second.stdout + second.stderr
+        assert f"another `ledgerlink sync` loop is running (pid {loop.pid}, since " in second.stderr
+
+        while _pass_lock_owner(small) is not None and time.monotonic() < deadline:
+            time.sleep(0.05)  # the loop's first pass is finishing; then it sleeps for its interval
+        small.bill(small.client("Avery", "Ames"))
+        now = small.cli("sync", "--once")  # "sync now" while the loop sleeps
+        assert now.returncode == 0, now.stdout + now.stderr
+        assert len(small.qbo("Invoice")) == 2
+    finally:
+        loop.send_signal(signal.SIGTERM)
+        _out, err = loop.communicate(timeout=60)
+    assert loop.returncode == 0, err
+    with small.workspace() as workspace:
+        assert workspace.store.lock_owner("sync-loop") is None
+        assert workspace.store.lock_owner(LOCK_NAME) is None

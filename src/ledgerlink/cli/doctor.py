@@ -24,9 +24,10 @@ def doctor(
     ctx: typer.Context,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of lines.")] = False,
 ) -> None:
-    """Check the setup before syncing: config, connections, QuickBooks settings, mapping, tax rates, trust
-    accounts, contacts and the store. Reads only. Exit 0 when nothing fails (! lines do not fail), 1 when a
-    check fails, 2 when the config cannot be read."""
+    """Check the setup before syncing; reads only. Exit 0 ok (! does not fail), 1 a check failed, 2 config.
+
+    Config, connections, QuickBooks settings, mapping, tax rates, trust accounts, contacts and the store.
+    """
     try:
         config = app_context(ctx).config()
     except ConfigError as exc:

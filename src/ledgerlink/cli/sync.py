@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
 from types import FrameType
@@ -16,6 +18,7 @@ from ledgerlink.cli.context import app_context
 from ledgerlink.cli.progress import PassProgress
 from ledgerlink.errors import LedgerlinkError
 from ledgerlink.http import add_wait_listener
+from ledgerlink.sync import locks
 from ledgerlink.sync.engine import PassResult
 from ledgerlink.workspace import Workspace
 
@@ -43,6 +46,23 @@ class StopFlag:
     def install(self) -> None:
         signal.signal(signal.SIGINT, self.set)
         signal.signal(signal.SIGTERM, self.set)
+
+
+# Seconds a loop's lock outlives its last renewal (after each pass): long enough for a first pass of
+# thousands of bills at Clio's 50 requests a minute. A loop that died on this machine is taken over
+# at once; only a loop that died on another machine sharing the store waits this out.
+LOOP_GRACE = 6 * 3600
+
+
+@contextmanager
+def _loop_lock(workspace: Workspace, interval: float) -> Iterator[None]:
+    """One looping `ledgerlink sync` per store: a second one exits 3; `sync --once` still runs."""
+    owner = locks.this_process()
+    locks.take(workspace.store, locks.LOOP_LOCK, owner, interval + LOOP_GRACE)
+    try:
+        yield
+    finally:
+        workspace.store.release_lock(locks.LOOP_LOCK, owner)
 
 
 def run_pass(
@@ -122,18 +142,21 @@ def sync(
             )
             raise typer.Exit(result.exit_code)
         interval = workspace.config.sync.interval_minutes * 60
-        output.console.print(f"Syncing every {workspace.config.sync.interval_minutes} min; Ctrl-C stops.")
-        code = 0
-        while not stop():
-            try:
-                code = run_pass(
-                    workspace, dry_run=False, stop=stop, allow_mass_change=allow_mass_change
-                ).exit_code
-            except LedgerlinkError as exc:
-                if exc.exit_code == 2:
-                    raise
-                output.print_error(exc)  # systemic: report and try again next interval
-                code = exc.exit_code
-            if stop.wait(interval):
-                break
+        with _loop_lock(workspace, interval):
+            output.console.print(f"Syncing every {workspace.config.sync.interval_minutes} min; Ctrl-C stops.")
+            code = 0
+            while not stop():
+                try:
+                    code = run_pass(
+                        workspace, dry_run=False, stop=stop, allow_mass_change=allow_mass_change
+                    ).exit_code
+                except LedgerlinkError as exc:
+                    if exc.exit_code == 2:
+                        raise
+                    output.print_error(exc)  # systemic: report and try again next interval
+                    code = exc.exit_code
+                allow_mass_change = False  # it lets one pass through, not every pass of the loop
+                workspace.store.renew_lock(locks.LOOP_LOCK, locks.this_process(), interval + LOOP_GRACE)
+                if stop.wait(interval):
+                    break
         raise typer.Exit(code)

@@ -689,6 +689,10 @@ class Store:
             return session.get(LockRow, name)
 
 
+# What a held lock means, in the words of the command that meets it.
+LOCK_HOLDERS = {"sync": "another pass is running", "sync-loop": "another `ledgerlink sync` loop is running"}
+
+
 def lock_held(row: LockRow) -> LockHeldError:
     """ "another pass is running (pid, since)": the error that names who holds a lock and until when.
 
@@ -698,8 +702,9 @@ def lock_held(row: LockRow) -> LockHeldError:
     who = f"pid {pid}" if pid.isdigit() else row.owner
     if host and host != socket.gethostname():
         who += f" on {host}"
+    what = LOCK_HOLDERS.get(row.name, f"the store lock {row.name!r} is held")
     return LockHeldError(
-        f"another pass is running ({who}, since {show_time(row.acquired_at)}); this one did nothing",
+        f"{what} ({who}, since {show_time(row.acquired_at)}); this one did nothing",
         remedy=(
             f"Wait for it to finish. If it crashed, its lock ({row.name!r}) expires at "
             f"{show_time(row.expires_at)} and the next pass takes over (at once on the same machine)."

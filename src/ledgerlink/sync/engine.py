@@ -25,8 +25,6 @@ duplicate. One record failing is recorded in ``sync_errors`` and the pass goes o
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -34,9 +32,9 @@ from typing import Any, Generic, TypeVar
 
 from ledgerlink.config import Config
 from ledgerlink.domain import Contact, Invoice, TrustAccount, TrustTransaction
-from ledgerlink.errors import LedgerlinkError, LockHeldError, MappingMissingError
+from ledgerlink.errors import LedgerlinkError, MappingMissingError
 from ledgerlink.store import Store
-from ledgerlink.sync import tax
+from ledgerlink.sync import locks, tax
 from ledgerlink.sync.apply import WRITEBACK, Applier, PassResult, PlanFn, ProgressFn
 from ledgerlink.sync.breaker import Limits, MassChangeBreaker, MassChangeCount
 from ledgerlink.sync.flows import contact_merge
@@ -72,7 +70,7 @@ __all__ = ["PassResult", "PlanFn", "ProgressFn", "SyncPass"]
 
 log = logging.getLogger("ledgerlink.sync")
 
-LOCK_NAME = "sync"
+LOCK_NAME = locks.PASS_LOCK
 LOCK_TTL_SECONDS = 15 * 60
 
 
@@ -115,7 +113,7 @@ class SyncPass:
         self.on_plan = on_plan
         self.allow_mass_change = allow_mass_change
         self.since = since  # a one-off backfill: bills issued on or after this date, whatever the cursor
-        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        self.owner = locks.this_process()
         self.read = PassReader(
             source=source, ledger=ledger, store=store, connection_id=connection_id, config=config, since=since
         )
@@ -165,15 +163,7 @@ class SyncPass:
 
     def _lock(self) -> None:
         """Take the pass lock; a lock left by a crashed pass on this machine is taken over at once."""
-        try:
-            self.store.acquire_lock(LOCK_NAME, self.owner, LOCK_TTL_SECONDS)
-        except LockHeldError:
-            holder = self.store.lock_owner(LOCK_NAME)
-            if holder is None or not _dead_here(holder):
-                raise
-            log.warning("taking over the pass lock of %s: that process no longer runs", holder)
-            self.store.release_lock(LOCK_NAME, holder)
-            self.store.acquire_lock(LOCK_NAME, self.owner, LOCK_TTL_SECONDS)
+        locks.take(self.store, LOCK_NAME, self.owner, LOCK_TTL_SECONDS)
 
     def _breaker(self, result: PassResult) -> MassChangeBreaker:
         """The circuit breaker of this pass (see :mod:`ledgerlink.sync.breaker`)."""
@@ -590,20 +580,6 @@ def _edited_customers(
         for c in changes.customers
         if c.id in by_target and c.version != links[by_target[c.id]].version_token
     }
-
-
-def _dead_here(owner: str) -> bool:
-    """Whether a lock owner "host:pid" names this machine and a process that no longer exists."""
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 def _snapshot(action: Action, written: Written) -> dict[str, Any] | None:
