@@ -19,6 +19,7 @@ log = logging.getLogger("ledgerlink.sync")
 
 PASS_LOCK = "sync"
 LOOP_LOCK = "sync-loop"
+WHAT = {PASS_LOCK: "pass", LOOP_LOCK: "sync loop"}  # how the log names each lock
 
 
 def this_process() -> str:
@@ -34,7 +35,9 @@ def take(store: Store, name: str, owner: str, ttl_seconds: float) -> None:
         holder = store.lock_owner(name)
         if holder is None or not dead_here(holder):
             raise
-        log.warning("taking over the %s lock of %s: that process no longer runs", name, holder)
+        log.warning(
+            "taking over the %s lock of %s: that process no longer runs", WHAT.get(name, name), holder
+        )
         store.release_lock(name, holder)
         store.acquire_lock(name, owner, ttl_seconds)
 
