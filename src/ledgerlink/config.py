@@ -282,6 +282,30 @@ class TrustConfig(_Section):
         return value
 
 
+class HardCostImportConfig(_Section):
+    """QBO → Clio hard-cost import (seed 002): expenses and cheques on one QBO account become Clio entries."""
+
+    enabled: bool = False
+    start_date: date | None = None  # QBO transactions dated on or after this day
+    qbo_account: str = ""  # the QBO expense account (category) whose customer-tagged lines are imported
+    # The Clio user the entries are assigned to (name or e-mail); empty: the primary subscriber.
+    clio_user: str = ""
+    # "HardCostEntry" where the firm uses Clio's hard/soft cost setting, else "ExpenseEntry".
+    entry_type: Literal["HardCostEntry", "ExpenseEntry"] = "HardCostEntry"
+
+
+class PayrollConfig(_Section):
+    """Clio time entries → QBO TimeActivity for payroll (Firm360's payroll sync); opt-in."""
+
+    enabled: bool = False
+    start_date: date | None = None  # time entries dated on or after this day
+    service_item: str = ""  # QBO Product/Service on each TimeActivity; empty: mapping.time_entries
+
+
+class ImportConfig(_Section):
+    hard_costs: HardCostImportConfig = Field(default_factory=HardCostImportConfig)
+
+
 class Config(_Section):
     store: StoreConfig = Field(default_factory=StoreConfig)
     secrets: SecretsConfig = Field(default_factory=SecretsConfig)
@@ -291,6 +315,8 @@ class Config(_Section):
     sync: SyncConfig = Field(default_factory=SyncConfig)
     mapping: MappingConfig = Field(default_factory=MappingConfig)
     trust: TrustConfig = Field(default_factory=TrustConfig)
+    imports: ImportConfig = Field(default_factory=ImportConfig, alias="import")
+    payroll: PayrollConfig = Field(default_factory=PayrollConfig)
 
     # Where it was read from; set by load_config.
     source: Path | None = Field(default=None, exclude=True)

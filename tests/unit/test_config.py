@@ -59,12 +59,25 @@ def test_the_example_documents_every_key_of_every_section() -> None:
     for section_name, section in Config.model_fields.items():
         if section_name == "source":
             continue
+        section_name = section.alias or section_name  # [import] is `imports` in Python
         assert f"[{section_name}]" in text, section_name
         model = section.annotation
         for key in model.model_fields:  # type: ignore[union-attr]
             assert re.search(rf"^#? ?{key} =|^\[\[?{section_name}\.{key}\]", text, re.M), (
                 f"{section_name}.{key}"
             )
+
+
+def test_the_example_documents_every_key_of_the_import_and_payroll_sections() -> None:
+    from ledgerlink.config import HardCostImportConfig
+
+    text = EXAMPLE.read_text()
+    hard_costs = text.partition("[import.hard_costs]")[2].partition("[payroll]")[0]
+    for key in HardCostImportConfig.model_fields:
+        assert re.search(rf"^{key} =", hard_costs, re.M), key
+    config = load_config(EXAMPLE)
+    assert config.imports.hard_costs.qbo_account == "Reimbursable Expenses"
+    assert not config.imports.hard_costs.enabled and not config.payroll.enabled
 
 
 def test_the_example_documents_every_key_of_a_trust_account() -> None:
