@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -385,10 +385,13 @@ class Workspace:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         since: date | None = None,
         allow_mass_change: bool = False,
+        only_contacts: bool = False,
+        contact_ids: Collection[str] = (),
     ) -> PassResult:
         """One pass Clio → ledger; raises a LedgerlinkError for systemic faults.
 
-        ``since``: a one-off backfill of the bills issued on or after that date.
+        ``since``: a one-off backfill of the bills issued on or after that date. ``only_contacts``:
+        push every Clio client now and nothing else; ``contact_ids``: push just those contacts.
         """
         with self.both_sides() as (source, ledger, ledger_conn):
             sync = SyncPass(
@@ -404,6 +407,8 @@ class Workspace:
                 since=since,
                 allow_mass_change=allow_mass_change,
             )
+            if only_contacts or contact_ids:
+                return sync.run_contacts(contact_ids or None, dry_run=dry_run)
             return sync.run(dry_run=dry_run)
 
     # -- reports -------------------------------------------------------------------------------

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from enum import StrEnum
 from functools import partial
 from types import FrameType
 from typing import Annotated
@@ -51,6 +52,10 @@ class StopFlag:
 # Seconds a loop's lock outlives its last renewal (after each pass): long enough for a first pass of
 # thousands of bills at Clio's 50 requests a minute. A loop that died on this machine is taken over
 # at once; only a loop that died on another machine sharing the store waits this out.
+class Only(StrEnum):
+    CONTACTS = "contacts"
+
+
 LOOP_GRACE = 6 * 3600
 
 
@@ -72,6 +77,8 @@ def run_pass(
     stop: StopFlag,
     since: datetime | None = None,
     allow_mass_change: bool = False,
+    only_contacts: bool = False,
+    contact_ids: Sequence[str] = (),
 ) -> PassResult:
     """One pass, shown as it runs (bars on a terminal), then what it did or would do, and its event lines."""
     rich = output.is_rich()
@@ -81,6 +88,8 @@ def run_pass(
         should_stop=stop,
         since=since.date() if since else None,
         allow_mass_change=allow_mass_change,
+        only_contacts=only_contacts,
+        contact_ids=contact_ids,
     )
     # Event lines always: logs sends them to stderr when no one watches it, and to the log file.
     stop_telling = add_wait_listener(output.rate_limit_event)
@@ -131,14 +140,37 @@ def sync(
             "records (the circuit breaker stops it otherwise; exit 3).",
         ),
     ] = False,
+    only: Annotated[
+        Only | None,
+        typer.Option(
+            "--only",
+            help="Push just these records now: `--only contacts` creates, links or updates every Clio client "
+            "in QuickBooks (bills follow in the next full pass). Implies --once.",
+        ),
+    ] = None,
+    contact: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--contact",
+            metavar="CLIO_ID",
+            help="Push this Clio contact now (repeatable; the number in the contact's Clio address). "
+            "Implies --once.",
+        ),
+    ] = None,
 ) -> None:
     """Sync Clio into QuickBooks Online. Exit 0 clean, 1 with record errors, 2 config, 3 systemic."""
     stop = StopFlag()
     stop.install()
     with app_context(ctx).workspace() as workspace:
-        if once or dry_run or since:
+        if once or dry_run or since or only or contact:
             result = run_pass(
-                workspace, dry_run=dry_run, stop=stop, since=since, allow_mass_change=allow_mass_change
+                workspace,
+                dry_run=dry_run,
+                stop=stop,
+                since=since,
+                allow_mass_change=allow_mass_change,
+                only_contacts=only is Only.CONTACTS,
+                contact_ids=contact or (),
             )
             raise typer.Exit(result.exit_code)
         interval = workspace.config.sync.interval_minutes * 60

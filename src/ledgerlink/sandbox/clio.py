@@ -22,6 +22,9 @@ Assumptions (where the reference is silent; each is the strict reading):
   rate check do. ``X-API-VERSION`` is echoed on successful responses only.
 - Every 4.0.0–4.0.13 version is served with 4.0.13 semantics (activity ``quantity`` in seconds).
 - ``who_am_i`` is the account owner: sandbox tokens do not name a user.
+- ``POST /contacts.json`` requires ``type`` and ``name`` (the schema's required fields; a blank
+  one is a 422 ``RecordInvalid``) and validates the rest like a PATCH of an empty contact (a
+  Person needs a first or last name, reference §3.2); it answers 201 with the new contact.
 - Timestamps are rendered in the firm's time zone (America/New_York) with their offset.
 - Ids come from a separate range per resource, so an id used for the wrong kind is a 404.
 - Allocations: without ``status`` the list holds only valid (not voided) allocations;
@@ -1099,6 +1102,8 @@ class ClioEmulator:
             if record is None:
                 raise ClioHttpError(404, "RecordNotFound", f"The account has no {SCHEMAS[kind].name}")
             return self._show(request, kind, record["id"])
+        if path == "contacts" and method == "POST":
+            return self._create_contact(request, body)
         if path in LISTINGS:
             _only_get(method)
             return self._list(request, LISTINGS[path])
@@ -1158,6 +1163,25 @@ class ClioEmulator:
             raise bad_request("The request body must be an object with a data object")
         self.update("contact", contact_id, **contact_changes(record, payload["data"], self._new_item_id))
         return json_response({"data": render(record, SCHEMAS["contact"], selection, self._lookup)})
+
+    def _create_contact(self, request: Request, body: bytes) -> Response:
+        """POST /contacts.json: a new Person or Company (201), validated like a PATCH of an empty contact."""
+        selection = selection_of("contact", group_params(request.query_params.multi_items(), {"fields"}))
+        try:
+            payload = json.loads(body or b"null", parse_float=Decimal)
+        except ValueError:
+            raise bad_request("The request body is not valid JSON") from None
+        if not isinstance(payload, dict) or not isinstance(payload.get("data"), dict):
+            raise bad_request("The request body must be an object with a data object")
+        data = payload["data"]
+        for required in ("type", "name"):
+            if not str(data.get(required) or "").strip():
+                raise ClioHttpError(422, "RecordInvalid", f"{required.capitalize()} can't be blank")
+        changes = contact_changes({}, data, self._new_item_id)
+        with self._lock:
+            record = self._insert("contact", {**_defaults("contact"), **changes})
+            record.update(contact_summary(record))
+        return json_response({"data": render(record, SCHEMAS["contact"], selection, self._lookup)}, 201)
 
 
 class TrustOverdraft(ClioHttpError, ValueError):

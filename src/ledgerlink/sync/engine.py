@@ -28,11 +28,12 @@ import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from ledgerlink.config import Config
 from ledgerlink.domain import Contact, Invoice, TrustAccount, TrustTransaction
-from ledgerlink.errors import LedgerlinkError, MappingMissingError
+from ledgerlink.errors import LedgerlinkError, MappingMissingError, UserError
 from ledgerlink.store import Store
 from ledgerlink.sync import locks, tax
 from ledgerlink.sync.apply import WRITEBACK, Applier, PassResult, PlanFn, ProgressFn
@@ -127,14 +128,28 @@ class SyncPass:
         A dry run reads and plans but writes nothing anywhere: no lock, no run row, no cursor, no
         error row, nothing remote. Its result has run id 0.
         """
+        return self._pass(self._run, dry_run=dry_run)
+
+    def run_contacts(
+        self, contact_ids: Collection[str] | None = None, *, dry_run: bool = False
+    ) -> PassResult:
+        """Push clients now, nothing else: every Clio client, or just ``contact_ids`` (Firm360's "Sync").
+
+        Contacts are created, linked or updated exactly as in a full pass (edits made in the ledger
+        are merged, not overwritten); bills and cursors are left to the next full pass.
+        """
+        return self._pass(partial(self._push_contacts, contact_ids), dry_run=dry_run)
+
+    def _pass(self, body: Callable[[PassResult], None], *, dry_run: bool) -> PassResult:
+        """Run ``body`` as one pass: lock and run row around it (neither for a dry run)."""
         if dry_run:
             result = PassResult(run_id=0, dry_run=True)
-            self._run(result)
+            body(result)
             return result
         self._lock()
         result = PassResult(run_id=self.store.start_run(dry_run=False), dry_run=False)
         try:
-            self._run(result)
+            body(result)
         except LedgerlinkError as exc:
             self.store.finish_run(
                 result.run_id,
@@ -164,6 +179,22 @@ class SyncPass:
     def _lock(self) -> None:
         """Take the pass lock; a lock left by a crashed pass on this machine is taken over at once."""
         locks.take(self.store, LOCK_NAME, self.owner, LOCK_TTL_SECONDS)
+
+    def _push_contacts(self, contact_ids: Collection[str] | None, result: PassResult) -> None:
+        apply = self._breaker(result).guard(self._applier(result).apply)
+        contacts = self.source.contacts(contact_ids) if contact_ids else self.source.clients()
+        missing = sorted(set(contact_ids or ()) - {c.source_id for c in contacts})
+        if missing:
+            raise UserError(
+                f"Clio has no contact with id {', '.join(missing)}.",
+                remedy="Use the number at the end of the contact's address in Clio (…/contacts/12345).",
+            )
+        known_links = self.store.links(self.conn, contact_flow.KIND)
+        wanted = {c.source_id for c in contacts}
+        edited = {
+            s: c for s, c in _edited_customers(self.read.ledger_changes(), known_links).items() if s in wanted
+        }
+        apply(self._plan_contacts(contacts, known_links, edited))
 
     def _breaker(self, result: PassResult) -> MassChangeBreaker:
         """The circuit breaker of this pass (see :mod:`ledgerlink.sync.breaker`)."""
