@@ -120,6 +120,9 @@ def test_linked_bill_is_skipped_when_unchanged_and_updated_when_edited() -> None
     [same] = plan([bill], links={"100": FakeLink("I1", draft_hash(draft))})
     [edited] = plan([bill], links={"100": FakeLink("I1", "old")})
     assert (same.op, edited.op, edited.target_id) == (Op.SKIP, Op.UPDATE, "I1")
+    # Clio cannot lock a synced bill, so its edit is synced and reported to the bookkeeper.
+    assert same.notice is None
+    assert edited.notice is not None and edited.notice.startswith("was edited in Clio after it was synced")
 
 
 def test_existing_ledger_invoice_with_same_number_customer_and_total_is_adopted() -> None:

@@ -104,6 +104,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ledgerlink.sandbox.clio_activities import activity_changes, billed_refusal
 from ledgerlink.sandbox.clio_fields import SCHEMAS, parse_fields, render
 from ledgerlink.sandbox.clio_http import (
     COMMON_LIST_PARAMS,
@@ -279,7 +280,9 @@ class ClioEmulator:
         self._versions = itertools.count(1)
         self._lines_by_bill: dict[int, list[int]] = {}
         self._allocations_by_bill: dict[int, list[int]] = {}
-        self.app = Starlette(routes=[Route("/{path:path}", self._endpoint, methods=["GET", "PATCH"])])
+        self.app = Starlette(
+            routes=[Route("/{path:path}", self._endpoint, methods=["GET", "PATCH", "POST", "DELETE"])]
+        )
 
     # -- store --------------------------------------------------------------------------------
 
@@ -1104,6 +1107,8 @@ class ClioEmulator:
             return self._show(request, kind, record["id"])
         if path == "contacts" and method == "POST":
             return self._create_contact(request, body)
+        if path == "activities" and method == "POST":
+            return self._create_activity(request, body)
         if path in LISTINGS:
             _only_get(method)
             return self._list(request, LISTINGS[path])
@@ -1112,6 +1117,8 @@ class ClioEmulator:
             kind = SHOWABLE[match["resource"]]
             if method == "PATCH" and kind == "contact":
                 return self._patch_contact(request, int(match["id"]), body)
+            if method in ("PATCH", "DELETE") and kind == "activity":
+                return self._change_activity(request, int(match["id"]), body)
             _only_get(method)
             return self._show(request, kind, int(match["id"]))
         raise ClioHttpError(404, "NotFound", f"No route matches {method} /{request.path_params['path']}")
@@ -1182,6 +1189,46 @@ class ClioEmulator:
             record = self._insert("contact", {**_defaults("contact"), **changes})
             record.update(contact_summary(record))
         return json_response({"data": render(record, SCHEMAS["contact"], selection, self._lookup)}, 201)
+
+    # -- activities written over HTTP (rules in :mod:`.clio_activities`) ------------------------
+
+    def _activity_body(self, body: bytes) -> Any:
+        try:
+            payload = json.loads(body or b"null", parse_float=Decimal)
+        except ValueError:
+            raise bad_request("The request body is not valid JSON") from None
+        if not isinstance(payload, dict) or not isinstance(payload.get("data"), dict):
+            raise bad_request("The request body must be an object with a data object")
+        return payload["data"]
+
+    def _account_owner(self) -> int | None:
+        return next((u["id"] for u in self._store["user"].values() if u.get("account_owner")), None)
+
+    def _create_activity(self, request: Request, body: bytes) -> Response:
+        selection = selection_of("activity", group_params(request.query_params.multi_items(), {"fields"}))
+        values = activity_changes(
+            self._activity_body(body), current=None, lookup=self._lookup, owner=self._account_owner()
+        )
+        record = self._insert("activity", {**_defaults("activity"), **values})
+        return json_response({"data": render(record, SCHEMAS["activity"], selection, self._lookup)}, 201)
+
+    def _change_activity(self, request: Request, activity_id: int, body: bytes) -> Response:
+        """PATCH (with optional If-Match) or DELETE one activity; a billed one is refused (422)."""
+        record = self._existing("activity", activity_id)
+        if request.method == "DELETE":
+            if record.get("billed"):
+                raise billed_refusal(record)
+            del self._store["activity"][activity_id]
+            return Response(status_code=204)
+        selection = selection_of("activity", group_params(request.query_params.multi_items(), {"fields"}))
+        if_match = request.headers.get("if-match")
+        if if_match is not None and if_match.strip() != record["etag"]:
+            raise ClioHttpError(412, "PreconditionFailed", "The Activity has changed since the given ETag")
+        changes = activity_changes(
+            self._activity_body(body), current=record, lookup=self._lookup, owner=self._account_owner()
+        )
+        self.update("activity", activity_id, **changes)
+        return json_response({"data": render(record, SCHEMAS["activity"], selection, self._lookup)})
 
 
 class TrustOverdraft(ClioHttpError, ValueError):

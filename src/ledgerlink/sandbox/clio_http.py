@@ -308,6 +308,7 @@ LISTINGS: dict[str, Listing] = {
             "activity_description_id": _ref_is("activity_description", nullable=True),
             "expense_category_id": _ref_is("expense_category", nullable=True),
             "type": _enum_is("type", ("TimeEntry", "ExpenseEntry", "HardCostEntry", "SoftCostEntry")),
+            "query": _text_contains("note"),
         },
         ("id", "date", "total", "type", "updated_at"),
     ),

@@ -93,6 +93,7 @@ from ledgerlink.sandbox.qbo_schema import (
     unsupported_operation,
     unsupported_property,
 )
+from ledgerlink.sandbox.qbo_time import TIME_ACTIVITY
 from ledgerlink.sandbox.state import SandboxState
 
 T = TypeVar("T")
@@ -105,6 +106,8 @@ CDC_LOOKBACK = timedelta(days=30)
 CDC_MAX_OBJECTS = 1000
 # Entities the reference lists as outside change data capture (§3.2), for a precise refusal.
 NOT_IN_CDC = ("JournalCode", "TaxAgency", "TimeActivity", "TaxCode", "TaxRate")
+# TimeActivity (qbo_time.py) joins the registry here until it is listed in qbo_sales.ENTITY_TYPES.
+ENTITY_TYPES.setdefault(TIME_ACTIVITY.name, TIME_ACTIVITY)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -464,6 +464,19 @@ PURCHASE_SHAPE = shape(
     LinkedTxn=(LINKED_TXN,),
     ProjectRef=REF,
 )
+TIME_ACTIVITY_SHAPE = shape(
+    "TimeActivity",
+    f"{_COMMON} TxnDate NameOf BillableStatus Taxable HourlyRate CostRate Hours Minutes BreakHours "
+    "BreakMinutes StartTime EndTime TimeZone Description",
+    MetaData=METADATA,
+    EmployeeRef=REF,
+    VendorRef=REF,
+    CustomerRef=REF,
+    ItemRef=REF,
+    ClassRef=REF,
+    DepartmentRef=REF,
+    PayrollItemRef=REF,
+)
 TAX_RATE_SHAPE = shape(
     "TaxRate",
     f"{_COMMON} Name Description RateValue Active SpecialTaxType DisplayType",

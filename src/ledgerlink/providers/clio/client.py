@@ -51,6 +51,7 @@ from ledgerlink.providers.clio.wire import (
     ClioContact,
     ClioExpenseCategory,
     ClioLineItem,
+    ClioMatter,
     ClioUser,
 )
 
@@ -85,6 +86,7 @@ ACTIVITY_FIELDS = _fields(
     tax_setting activity_description{id,name} expense_category{id,name,entry_type} user{id,name}
     matter{id,display_number} bill{id,number} vendor{id,name} updated_at"""
 )
+MATTER_FIELDS = _fields("id display_number description status client{id}")
 ACTIVITY_DESCRIPTION_FIELDS = _fields("id etag name type category_type updated_at")
 EXPENSE_CATEGORY_FIELDS = _fields("id etag name entry_type rate updated_at")
 BILLING_SETTINGS_FIELDS = _fields(
@@ -319,6 +321,68 @@ class ClioClient:
             idempotent=True,
         )
         return _parse(ClioContact, _json_object(response, path).get("data"), path)
+
+    def create_contact(self, body: dict[str, Any]) -> ClioContact:
+        """POST a new contact (``body`` is the ``data`` object, see
+        :func:`~ledgerlink.providers.clio.translate.contact_create_body`); the contact as Clio made it.
+
+        Not idempotent: Clio takes no idempotency key, so a caller that may repeat it must first
+        look for the contact a lost answer may have created.
+        """
+        path = "contacts.json"
+        response = self._transport.request(
+            "POST", path, params=[("fields", CONTACT_FIELDS)], json={"data": body}
+        )
+        return _parse(ClioContact, _json_object(response, path).get("data"), path)
+
+    # -- hard-cost import: matters, vendors, activities ------------------------------------------
+
+    def matters_of(self, client_ids: Iterable[int]) -> list[ClioMatter]:
+        """Every matter (any status) of each client: one ``client_id`` request per client."""
+        found: list[ClioMatter] = []
+        for client_id in dict.fromkeys(client_ids):
+            found.extend(self._list(ClioMatter, "matters.json", MATTER_FIELDS, [("client_id", client_id)]))
+        return found
+
+    def contacts_matching(self, text: str) -> list[ClioContact]:
+        """Contacts whose name, e-mail or other text contains ``text`` (Clio's wildcard ``query``)."""
+        return list(self._list(ClioContact, "contacts.json", CONTACT_FIELDS, [("query", text)]))
+
+    def activities_noted(self, text: str, *, matter_id: int | None = None) -> list[ClioActivity]:
+        """Activities whose note contains ``text`` (``query`` searches notes), optionally on one matter."""
+        params: Params = [("query", text)]
+        if matter_id is not None:
+            params.append(("matter_id", matter_id))
+        return list(self._list(ClioActivity, "activities.json", ACTIVITY_FIELDS, params))
+
+    def create_activity(self, body: dict[str, Any]) -> ClioActivity:
+        """POST an activity (``body`` is the ``data`` object); the activity as Clio made it.
+
+        Not idempotent (Clio takes no idempotency key): a caller that may repeat it looks first for
+        the activity a lost answer may have created (by the marker it put in the note).
+        """
+        path = "activities.json"
+        response = self._transport.request(
+            "POST", path, params=[("fields", ACTIVITY_FIELDS)], json={"data": body}
+        )
+        return _parse(ClioActivity, _json_object(response, path).get("data"), path)
+
+    def update_activity(self, activity_id: int, body: dict[str, Any], *, etag: str | None) -> ClioActivity:
+        """PATCH an activity, with ``If-Match`` when ``etag`` is given (safe to repeat then)."""
+        path = f"activities/{activity_id}.json"
+        response = self._transport.request(
+            "PATCH",
+            path,
+            params=[("fields", ACTIVITY_FIELDS)],
+            json={"data": body},
+            headers={"If-Match": etag} if etag else None,
+            idempotent=etag is not None,
+        )
+        return _parse(ClioActivity, _json_object(response, path).get("data"), path)
+
+    def delete_activity(self, activity_id: int) -> None:
+        """DELETE an activity (204). Repeating it after a lost answer is a 404, never a second effect."""
+        self._transport.request("DELETE", f"activities/{activity_id}.json", idempotent=True)
 
     # -- plumbing -----------------------------------------------------------------------------
 

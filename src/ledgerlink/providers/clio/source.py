@@ -26,6 +26,7 @@ from ledgerlink.providers.clio.translate import (
     CREDIT_MEMO,
     PAYMENT,
     allocations_by_parent,
+    contact_create_body,
     contact_edit_body,
     contact_from_clio,
     credit_note_from_allocations,
@@ -209,6 +210,10 @@ class ClioSource:
                     raise
                 log.info("Clio contact %s changed while writing it back; reading it again", contact_id)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def create_contact(self, contact: Contact) -> Contact:
+        """Create ``contact`` in Clio (its ``source_id`` is ignored); the contact as Clio made it."""
+        return contact_from_clio(self._client.create_contact(contact_create_body(contact)))
 
     # -- bills ----------------------------------------------------------------------------------
 

@@ -403,6 +403,29 @@ def contact_edit_body(contact: ClioContact, edit: ContactEdit) -> dict[str, Any]
     return body
 
 
+def contact_create_body(contact: Contact) -> dict[str, Any]:
+    """The POST ``data`` for a new Clio contact (reference §3.2): a Person by first and last name
+    (Clio refuses a lone name it cannot split), a Company by name; the e-mail, phone and address
+    as the primary (default) ones."""
+    body: dict[str, Any] = {"type": "Company" if contact.is_company else "Person", "name": contact.name}
+    if not contact.is_company:
+        first, last = contact.first_name, contact.last_name
+        if not first and not last:
+            first, last = _split_name(contact.name)
+        body.update(first_name=first or None, last_name=last or None)
+    if contact.email:
+        body["email_addresses"] = [{"name": "Work", "address": contact.email, "default_email": True}]
+    if contact.phone:
+        body["phone_numbers"] = [{"name": "Work", "number": contact.phone, "default_number": True}]
+    if contact.address is not None:
+        parts = {
+            key: getattr(contact.address, key) for key in _ADDRESS_PARTS if getattr(contact.address, key)
+        }
+        if parts:
+            body["addresses"] = [{"name": "Billing", **parts}]
+    return body
+
+
 def _split_name(name: str) -> tuple[str, str]:
     """A person's full name as (first, last): the last word is the last name; one word is a first name."""
     first, _, last = name.strip().rpartition(" ")

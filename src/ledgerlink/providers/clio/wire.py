@@ -205,6 +205,16 @@ class ClioActivity(_Wire):
     updated_at: dt.datetime | None = None
 
 
+class ClioMatter(_Wire):
+    """A matter with its client: where a hard cost is entered (reference §3.3)."""
+
+    id: int
+    display_number: str | None = None
+    description: str | None = None
+    status: str | None = None  # Pending | Open | Closed
+    client: ClioRef | None = None
+
+
 class ClioBillingSettings(_Wire):
     """The firm's tax configuration: one primary and one optional secondary tax (reference §3.8)."""
 

@@ -110,6 +110,24 @@ class QboLedger:
                 holders.setdefault(fold(bare_name(str(row.get("DisplayName", "")))), noun)
         return holders
 
+    def customers_with_company(self) -> list[tuple[LedgerCustomer, str | None, bool]]:
+        """Every customer (active and inactive) with its CompanyName and whether it is a sub-customer
+        (a job): what a customer import needs to tell a company from a person."""
+        rows = self._client.query_all("Customer", "Active IN (true, false)")
+        return [
+            (
+                translate.ledger_customer(row),
+                str(row.get("CompanyName") or "").strip() or None,
+                bool(row.get("Job")),
+            )
+            for row in rows
+        ]
+
+    def customer_invoice_ids(self, customer_id: str) -> list[str]:
+        """Ids of the invoices made out to one customer (for `links show`)."""
+        rows = self._client.query_all("Invoice", f"CustomerRef = '{int(customer_id)}'")
+        return [str(row["Id"]) for row in rows]
+
     def _name_index(self, entity: str) -> dict[str, tuple[str, bool]]:
         """Name and FullyQualifiedName → (Id, active) for a list named by ``Name`` (items, accounts)."""
         if entity not in self._names:

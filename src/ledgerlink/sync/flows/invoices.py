@@ -22,7 +22,7 @@ Assumptions:
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
@@ -341,7 +341,7 @@ def _plan_one(invoice: Invoice, world: InvoiceWorld) -> Action:
         and not world.custom_numbers
     ):
         return _renumbered(invoice, label, world.ledger_title)
-    return linked_action(
+    action = linked_action(
         KIND,
         invoice.source_id,
         label,
@@ -352,6 +352,10 @@ def _plan_one(invoice: Invoice, world: InvoiceWorld) -> Action:
         ledger_title=world.ledger_title,
         noun="bill",
     )
+    if action.op is Op.UPDATE and action.notice is None:
+        # Clio cannot lock a synced bill (Firm360 marks its invoices "Processed Externally"): say so.
+        return replace(action, notice=f"was edited in Clio after it was synced; {world.ledger_title} updated")
+    return action
 
 
 def _renumbered(invoice: Invoice, label: str, title: str) -> Action:
