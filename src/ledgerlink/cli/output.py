@@ -215,7 +215,7 @@ def plan_total_line(groups: Sequence[PlanGroup], *, parked: int = 0) -> str:
 def plan_view(result: PassResult, *, ledger_title: str, company: str) -> list[PlanGroup]:
     """The dry run's plan, grouped by kind with counts and sums, one line per record, then the total."""
     groups = plan_groups(result.actions, order=tuple(KIND_TITLES), parked=result.parked)
-    console.print(f"The plan (pass {result.run_id}): Clio → {ledger_title} ({company})", markup=False)
+    console.print(f"The plan (dry run, nothing written): Clio → {ledger_title} ({company})", markup=False)
     for group in groups:
         if is_rich():
             _plan_table(group, ledger_title)

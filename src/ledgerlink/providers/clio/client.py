@@ -52,6 +52,7 @@ from ledgerlink.providers.clio.wire import (
     ClioExpenseCategory,
     ClioLineItem,
     ClioMatter,
+    ClioTimeEntry,
     ClioUser,
 )
 
@@ -85,6 +86,10 @@ ACTIVITY_FIELDS = _fields(
     """id etag type date quantity quantity_in_hours price total note reference non_billable no_charge billed
     tax_setting activity_description{id,name} expense_category{id,name,entry_type} user{id,name}
     matter{id,display_number} bill{id,number} vendor{id,name} updated_at"""
+)
+TIME_ENTRY_FIELDS = _fields(
+    """id type date quantity quantity_redacted price note billed on_bill user{id,name}
+    matter{id,display_number,client} bill{id,number,state} updated_at"""
 )
 MATTER_FIELDS = _fields("id display_number description status client{id}")
 ACTIVITY_DESCRIPTION_FIELDS = _fields("id etag name type category_type updated_at")
@@ -383,6 +388,19 @@ class ClioClient:
     def delete_activity(self, activity_id: int) -> None:
         """DELETE an activity (204). Repeating it after a lost answer is a 404, never a second effect."""
         self._transport.request("DELETE", f"activities/{activity_id}.json", idempotent=True)
+
+    # -- payroll: time entries ------------------------------------------------------------------
+
+    def time_entries(
+        self, *, updated_since: dt.datetime | None = None, ids: Iterable[int] | None = None
+    ) -> Iterator[ClioTimeEntry]:
+        """Time entries (``type=TimeEntry``), all, changed after ``updated_since``, or with these ids.
+
+        Each comes with its bill's state (approved or not) and its matter's client, so payroll
+        needs no other read to place it.
+        """
+        params: Params = [("type", "TimeEntry"), *_since(updated_since)]
+        return self._list(ClioTimeEntry, "activities.json", TIME_ENTRY_FIELDS, params, ids=ids)
 
     # -- plumbing -----------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from ledgerlink.domain import (
 )
 from ledgerlink.errors import ConflictError, LedgerlinkError
 from ledgerlink.providers.clio.client import ClioClient
+from ledgerlink.providers.clio.timesheet import firm_user, time_entry_from_clio
 from ledgerlink.providers.clio.translate import (
     CREDIT_MEMO,
     PAYMENT,
@@ -37,6 +38,7 @@ from ledgerlink.providers.clio.translate import (
     trust_transaction_from_clio,
 )
 from ledgerlink.providers.clio.wire import ClioAllocation, ClioBill, ClioBillingSettings, ClioLineItem
+from ledgerlink.sync.payroll_ports import FirmUser, TimeEntry
 
 log = logging.getLogger("ledgerlink.clio")
 
@@ -214,6 +216,21 @@ class ClioSource:
     def create_contact(self, contact: Contact) -> Contact:
         """Create ``contact`` in Clio (its ``source_id`` is ignored); the contact as Clio made it."""
         return contact_from_clio(self._client.create_contact(contact_create_body(contact)))
+
+    # -- payroll --------------------------------------------------------------------------------
+
+    def users(self) -> list[FirmUser]:
+        """Every user of the firm (their names and e-mails are matched to ledger employees)."""
+        return [firm_user(u) for u in self._client.users()]
+
+    def time_entries(
+        self, *, since: datetime | None = None, ids: Collection[str] | None = None
+    ) -> list[TimeEntry]:
+        """Time entries changed after ``since`` (all when None), or those with these ids."""
+        wanted = None if ids is None else [int(i) for i in ids]
+        if wanted == []:
+            return []
+        return [time_entry_from_clio(e) for e in self._client.time_entries(updated_since=since, ids=wanted)]
 
     # -- bills ----------------------------------------------------------------------------------
 

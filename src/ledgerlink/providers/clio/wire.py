@@ -296,3 +296,34 @@ class ClioBankTransaction(_Wire):
     bill: ClioBillKindRef | None = None
     allocation: ClioRef | None = None
     updated_at: dt.datetime | None = None
+
+
+class ClioBillStateRef(ClioRef):
+    """A time entry's bill with its state: whether the entry is approved (awaiting payment or paid)."""
+
+    number: str | None = None
+    state: str | None = None
+
+
+class ClioMatterOfClient(ClioMatterRef):
+    """A matter with its client (the client's default fields, one level further down)."""
+
+    client: ClioNamed | None = None
+
+
+class ClioTimeEntry(_Wire):
+    """A TimeEntry activity as payroll reads it (reference §3.6): ``quantity`` in seconds (≥ 4.0.4)."""
+
+    id: int
+    type: str
+    date: dt.date | None = None
+    quantity: Decimal | None = None
+    quantity_redacted: bool = False
+    price: Decimal | None = None
+    note: str | None = None
+    billed: bool = False
+    on_bill: bool = False
+    user: ClioNamed | None = None
+    matter: ClioMatterOfClient | None = None
+    bill: ClioBillStateRef | None = None
+    updated_at: dt.datetime | None = None
