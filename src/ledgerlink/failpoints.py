@@ -3,6 +3,9 @@
 ``LEDGERLINK_FAILPOINTS="after_ledger_write:3"`` makes the process die abruptly (``os._exit``,
 no cleanup, no commit) the 3rd time the pass reaches ``after_ledger_write``: the ledger has the
 record, the store does not yet have the link. Unset, every call is a dictionary lookup.
+
+The points: ``after_ledger_write`` (sync), ``during_migration`` (after each schema step of
+``store.database.migrate``, before the migration's one transaction commits).
 """
 
 from __future__ import annotations

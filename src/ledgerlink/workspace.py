@@ -30,7 +30,9 @@ from ledgerlink.providers.xero.client import XeroClient
 from ledgerlink.providers.xero.connections import XeroTenant, auth_event_id_of, list_tenants
 from ledgerlink.reports.trust import TrustCheck, three_way
 from ledgerlink.store import Connection, Link, Store
-from ledgerlink.sync.engine import PassResult, PlanFn, ProgressFn, SyncPass
+from ledgerlink.sync.engine import PassResult, PlanFn, ProgressFn, SidePhase, SyncPass
+from ledgerlink.sync.hard_costs import run_hard_cost_import
+from ledgerlink.sync.payroll import run_payroll
 from ledgerlink.sync.trust_setup import clio_account_named
 from ledgerlink.sync.trust_setup import resolve as resolve_trust
 
@@ -395,6 +397,7 @@ class Workspace:
         """
         with self.both_sides() as (source, ledger, ledger_conn):
             sync = SyncPass(
+                side_phases=self._side_phases(source, ledger, ledger_conn.id, clock),
                 source=source,
                 ledger=ledger,
                 store=self.store,
@@ -410,6 +413,20 @@ class Workspace:
             if only_contacts or contact_ids:
                 return sync.run_contacts(contact_ids or None, dry_run=dry_run)
             return sync.run(dry_run=dry_run)
+
+    def _side_phases(
+        self, source: ClioSource, ledger: QboLedger, connection_id: int, clock: Callable[[], datetime]
+    ) -> list[SidePhase]:
+        """The configured phases that run after the Clio → ledger phases of a full pass."""
+        phases: list[SidePhase] = []
+        args = (source, ledger, self.store, connection_id, self.config)
+        if self.config.imports.hard_costs.enabled:
+            phases.append(
+                lambda result: run_hard_cost_import(*args, result, today=clock().date(), clock=clock)
+            )
+        if self.config.payroll.enabled:
+            phases.append(lambda result: run_payroll(*args, result, today=clock().date(), now=clock()))
+        return phases
 
     # -- reports -------------------------------------------------------------------------------
 

@@ -13,7 +13,20 @@ import typer
 from typer.exceptions import TyperException
 
 from ledgerlink import __version__
-from ledgerlink.cli import connect, demo, doctor, errors, logs, report, sandbox, schedule, status, sync
+from ledgerlink.cli import (
+    connect,
+    demo,
+    doctor,
+    errors,
+    imports,
+    links,
+    logs,
+    report,
+    sandbox,
+    schedule,
+    status,
+    sync,
+)
 from ledgerlink.cli.context import AppContext
 from ledgerlink.cli.exit_codes import help_epilog
 from ledgerlink.cli.output import print_error
@@ -81,6 +94,8 @@ app.add_typer(errors.app)
 app.add_typer(status.app)
 app.add_typer(demo.app)
 app.add_typer(doctor.app)
+app.add_typer(imports.app, name="import")
+app.add_typer(links.app, name="links")
 app.add_typer(report.app, name="report")
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(schedule.app)

@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ledgerlink.auth.tokens import TokenStore
 from ledgerlink.config import Config
-from ledgerlink.doctor import books, contacts, mapping, setup
+from ledgerlink.doctor import books, contacts, imports, mapping, setup
 from ledgerlink.doctor.model import BOOKS, CONTACTS, MAPPING, SETUP, Check, by_section, exit_code, fail, warn
 from ledgerlink.doctor.store import code_schema, read_store, schema_check
 from ledgerlink.errors import LedgerlinkError, SystemicError
@@ -109,6 +109,11 @@ def _remote_checks(workspace: Workspace) -> list[Check]:
             (MAPPING, "mapping", lambda: _mapping_checks(config, ledger)),
             (MAPPING, "tax rates", lambda: _tax_rate_checks(config, source, ledger)),
             (MAPPING, "trust accounts", lambda: _trust_checks(config, source, ledger)),
+            *(
+                [(BOOKS, "hard-cost import", lambda: _hard_cost_checks(config, ledger))]
+                if config.imports.hard_costs.enabled
+                else []
+            ),
             (
                 CONTACTS,
                 "contacts",
@@ -182,6 +187,13 @@ def _tax_rate_checks(config: Config, source: ClioSource, ledger: QboLedger) -> l
     return mapping.tax_rate_checks(
         source.tax_settings(), config.mapping, settings.tax_codes, ledger_title=ledger.title
     )
+
+
+def _hard_cost_checks(config: Config, ledger: QboLedger) -> list[Check]:
+    settings = config.imports.hard_costs
+    name = settings.qbo_account
+    account = ledger.accounts([name]).get(name) if name else None
+    return imports.hard_cost_checks(settings, ledger.purchase_preferences(), account)
 
 
 def _trust_checks(config: Config, source: ClioSource, ledger: QboLedger) -> list[Check]:

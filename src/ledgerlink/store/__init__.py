@@ -11,7 +11,13 @@ the ORM models and the Alembic migrations are its private business.
 
 from __future__ import annotations
 
-from ledgerlink.store.database import create_store_engine, migrate
+from ledgerlink.store.database import (
+    StoreBusyError,
+    StoreTooNewError,
+    StoreUnreadableError,
+    create_store_engine,
+    migrate,
+)
 from ledgerlink.store.models import IntentOp, IntentState, Provider, RunStatus
 from ledgerlink.store.records import (
     Connection,
@@ -41,7 +47,10 @@ __all__ = [
     "Run",
     "RunStatus",
     "Store",
+    "StoreBusyError",
     "StoreError",
+    "StoreTooNewError",
+    "StoreUnreadableError",
     "SyncError",
     "create_store_engine",
     "migrate",

@@ -59,7 +59,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledgerlink.errors import LockHeldError
-from ledgerlink.store.database import create_store_engine, migrate
+from ledgerlink.store.database import SQLITE_BUSY_TIMEOUT_MS, create_store_engine, migrate
 from ledgerlink.store.models import (
     INTENT_OPS,
     PROVIDERS,
@@ -137,9 +137,16 @@ class Store:
         self._clock = clock
 
     @classmethod
-    def open(cls, url: str, *, clock: Clock = utc_now) -> Store:
-        """Open the store at ``url``, creating it or migrating it to the newest schema first."""
-        engine = create_store_engine(url)
+    def open(
+        cls, url: str, *, clock: Clock = utc_now, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
+    ) -> Store:
+        """Open the store at ``url``, creating it or migrating it to the newest schema first.
+
+        A store this ledgerlink cannot use (not a database, damaged, of a newer schema) is refused
+        with a ``StoreError`` subclass and left exactly as it was. ``busy_timeout_ms``: how long each
+        write waits for another process's write lock before ``StoreBusyError``.
+        """
+        engine = create_store_engine(url, busy_timeout_ms=busy_timeout_ms)
         try:
             migrate(engine)
         except BaseException:

@@ -67,11 +67,15 @@ from ledgerlink.sync.reading import (
 from ledgerlink.sync.trust_setup import resolve as resolve_trust
 from ledgerlink.sync.trust_setup import start_key
 
-__all__ = ["PassResult", "PlanFn", "ProgressFn", "SyncPass"]
+__all__ = ["PassResult", "PlanFn", "ProgressFn", "SidePhase", "SyncPass"]
 
 log = logging.getLogger("ledgerlink.sync")
 
 LOCK_NAME = locks.PASS_LOCK
+
+# A phase of a full pass that works on concrete providers (bound by the Workspace): hard-cost import,
+# payroll. It records its outcomes in the PassResult and writes nothing in a dry run.
+SidePhase = Callable[[PassResult], None]
 LOCK_TTL_SECONDS = 15 * 60
 
 
@@ -102,6 +106,7 @@ class SyncPass:
         on_plan: PlanFn | None = None,
         since: date | None = None,
         allow_mass_change: bool = False,
+        side_phases: Sequence[SidePhase] = (),
     ) -> None:
         self.source = source
         self.ledger = ledger
@@ -113,6 +118,7 @@ class SyncPass:
         self.on_progress = on_progress or (lambda action, outcome: None)
         self.on_plan = on_plan
         self.allow_mass_change = allow_mass_change
+        self.side_phases = side_phases
         self.since = since  # a one-off backfill: bills issued on or after this date, whatever the cursor
         self.owner = locks.this_process()
         self.read = PassReader(
@@ -351,6 +357,13 @@ class SyncPass:
         self._close_leftovers(
             leftovers, (*self.read.payments.kinds, *self.read.credit_notes.kinds, *trust_flow.KINDS)
         )
+        # The other directions of the pass (hard costs into Clio, time to payroll): each settles its
+        # own leftover intents and honours the dry run.
+        for phase in self.side_phases:
+            if result.interrupted or self.should_stop():
+                result.interrupted = True
+                break
+            phase(result)
         if result.interrupted or result.dry_run:
             return
         # High-water marks are the pass start, never later: a change made while this pass was

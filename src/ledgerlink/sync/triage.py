@@ -16,7 +16,9 @@ from ledgerlink.sync.flows import contacts as contact_flow
 from ledgerlink.sync.flows import credit_notes as credit_flow
 from ledgerlink.sync.flows import invoices as invoice_flow
 from ledgerlink.sync.flows import payments as payment_flow
+from ledgerlink.sync.flows import payroll as payroll_flow
 from ledgerlink.sync.flows import trust as trust_flow
+from ledgerlink.sync.flows.hard_costs import KIND as HARD_COST_KIND
 from ledgerlink.sync.reading import blocker_of
 
 # Every kind of record an error can be about, in the order a pass syncs them.
@@ -28,6 +30,8 @@ KINDS: tuple[str, ...] = (
     credit_flow.APPLICATION_KIND,
     payment_flow.KIND,
     *trust_flow.KINDS,
+    *payroll_flow.KINDS,
+    HARD_COST_KIND,
 )
 # Trust postings are not parked: the trust guard lets a later disbursement through counting on the
 # earlier deposits being in the books, so a deposit left out could overdraw a client there.

@@ -22,6 +22,7 @@ from ledgerlink.domain import (
 )
 from ledgerlink.errors import ConflictError, LedgerlinkError
 from ledgerlink.providers.clio.client import ClioClient
+from ledgerlink.providers.clio.hard_costs import ClioHardCosts
 from ledgerlink.providers.clio.timesheet import firm_user, time_entry_from_clio
 from ledgerlink.providers.clio.translate import (
     CREDIT_MEMO,
@@ -231,6 +232,26 @@ class ClioSource:
         if wanted == []:
             return []
         return [time_entry_from_clio(e) for e in self._client.time_entries(updated_since=since, ids=wanted)]
+
+    def time_entries_on_changed_bills(self, since: datetime) -> dict[str, set[str]]:
+        """Bills changed after ``since`` (any state) → ids of the time entries on their lines.
+
+        A bill approved, voided or sent back to draft changes whether its time is approved; Clio
+        is not documented to touch the entries themselves then, so the bills are read instead
+        (one line-item request per changed bill).
+        """
+        found: dict[str, set[str]] = {}
+        for bill in self._client.bills(updated_since=since):
+            found[str(bill.id)] = {
+                str(line.activity.id)
+                for line in self._client.line_items(bill.id)
+                if line.activity is not None and line.activity.type == "TimeEntry"
+            }
+        return found
+
+    def hard_costs(self) -> ClioHardCosts:
+        """Clio's side of the QBO → Clio hard-cost import (its own reads and writes of activities)."""
+        return ClioHardCosts(self._client)
 
     # -- bills ----------------------------------------------------------------------------------
 

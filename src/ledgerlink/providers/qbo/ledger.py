@@ -51,10 +51,11 @@ from ledgerlink.errors import (
     RecordError,
     ValidationError,
 )
-from ledgerlink.providers.qbo import translate
+from ledgerlink.providers.qbo import timesheet, translate
 from ledgerlink.providers.qbo.client import MAX_CDC_OBJECTS, TYPOGRAPHIC_APOSTROPHE, QboClient
 from ledgerlink.providers.qbo.wire import INACTIVE_SUFFIX, bare_name
 from ledgerlink.providers.qbo.writes import CHEQUE_PRINTED, Operation, Step, StepRunner, version_of, written
+from ledgerlink.sync.payroll_ports import LedgerEmployee, TimeActivityDraft
 from ledgerlink.sync.ports import (
     CreditApplicationDraft,
     CreditNoteDraft,
@@ -127,6 +128,25 @@ class QboLedger:
         """Ids of the invoices made out to one customer (for `links show`)."""
         rows = self._client.query_all("Invoice", f"CustomerRef = '{int(customer_id)}'")
         return [str(row["Id"]) for row in rows]
+
+    def employees(self) -> list[LedgerEmployee]:
+        """Every employee, active and inactive (matched to Clio users by name and e-mail)."""
+        rows = self._client.query_all("Employee", "Active IN (true, false)")
+        return [timesheet.ledger_employee(row) for row in rows]
+
+    def find_marked_time(self, wanted: Mapping[str, date]) -> dict[str, Written]:
+        """TimeActivities an unfinished write may have created: intent key → record, one query per day.
+
+        TimeActivity has no PrivateNote, so the marker is looked for in its Description.
+        """
+        days: dict[date, list[str]] = {}
+        for key, day in wanted.items():
+            days.setdefault(day, []).append(key)
+        found: dict[str, Written] = {}
+        for day, keys in sorted(days.items()):
+            rows = self._client.query_all(timesheet.ENTITY, f"TxnDate = {QboClient.quote(day.isoformat())}")
+            found.update(timesheet.marked_time_activities(rows, keys))
+        return found
 
     def _name_index(self, entity: str) -> dict[str, tuple[str, bool]]:
         """Name and FullyQualifiedName → (Id, active) for a list named by ``Name`` (items, accounts)."""
@@ -253,6 +273,37 @@ class QboLedger:
             return None
         return translate.ledger_changes(rows, kinds)
 
+    # -- hard-cost import: purchases read incrementally, deletions from change data capture --------
+
+    def purchases_updated_since(self, since: datetime) -> list[dict[str, Any]]:
+        """Purchases changed at or after ``since`` (QBO cannot filter them by account or customer)."""
+        since = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
+        stamp = QboClient.quote(since.isoformat(timespec="seconds"))
+        return self._client.query_all("Purchase", f"MetaData.LastUpdatedTime >= {stamp}")
+
+    def purchases_dated_from(self, day: date) -> list[dict[str, Any]]:
+        """Every purchase dated on or after ``day`` (a first read, or one too far back for CDC)."""
+        return self._client.query_all("Purchase", f"TxnDate >= {QboClient.quote(day.isoformat())}")
+
+    def purchases_by_id(self, ids: Collection[str]) -> list[dict[str, Any]]:
+        """The purchases with these ids that still exist."""
+        return self._client.query_in("Purchase", "Id", sorted(ids)) if ids else []
+
+    def deleted_purchases(self, since: datetime) -> set[str] | None:
+        """Ids of purchases deleted after ``since`` (CDC, §3.2); None when CDC cannot answer for sure."""
+        since = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
+        if since < self._now() - (CDC_LOOKBACK - CDC_MARGIN):
+            return None
+        rows = self._client.cdc(["Purchase"], since).get("Purchase", [])
+        if len(rows) >= MAX_CDC_OBJECTS:
+            return None
+        return {str(row["Id"]) for row in rows if row.get("status") == "Deleted"}
+
+    def purchase_preferences(self) -> dict[str, Any]:
+        """``VendorAndPurchasesPrefs`` (TrackingByCustomer, BillableExpenseTracking), for `doctor`."""
+        prefs = self._client.preferences().get("VendorAndPurchasesPrefs")
+        return dict(prefs) if isinstance(prefs, dict) else {}
+
     # -- single writes -------------------------------------------------------------------------
 
     def create_customer(self, contact: Contact, *, key: str) -> Written:
@@ -361,6 +412,11 @@ class QboLedger:
             if create:
                 return translate.cheque_create_body(payload, bank, liability, key=w.key)
             return translate.cheque_fields(payload, bank, liability)
+        if isinstance(payload, TimeActivityDraft) and w.kind == "time_activity":
+            item = self._resolve("Item", {payload.item})[payload.item]
+            if create:
+                return timesheet.time_activity_create_body(payload, item, key=w.key)
+            return timesheet.time_activity_fields(payload, item)
         raise ValueError(f"a {w.kind} write cannot carry a {type(payload).__name__}")
 
     def _resolve(self, entity: str, names: Collection[str]) -> dict[str, str]:

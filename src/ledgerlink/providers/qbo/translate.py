@@ -68,6 +68,7 @@ ENTITY = {
     "credit_note": "CreditMemo",
     "trust_posting": "JournalEntry",
     "trust_cheque": "Purchase",  # a Check is a Purchase with PaymentType "Check" (§2.13)
+    "time_activity": "TimeActivity",  # Clio time entries for payroll (§2.14)
 }
 JOURNAL_LINE = "JournalEntryLineDetail"
 EXPENSE_LINE = "AccountBasedExpenseLineDetail"

@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -41,6 +41,8 @@ from ledgerlink.sync.ports import LedgerCustomer, fold
 KIND = "contact"  # the contacts flow's link kind: imported contacts sync two-way like any other
 INTENT_KIND = "contact_import"  # intent rows of contacts created in Clio by an import
 MATTER_CHOICE_KIND = "matter_choice"  # source = QBO customer id, target = Clio matter id
+INACTIVE_REASON = "inactive in QuickBooks: not imported"
+SKIPPED_KIND = "customer_import_skip"  # source = target = QBO customer id the bookkeeper chose to skip
 
 _LEGAL_SUFFIXES = frozenset(
     {
@@ -208,11 +210,13 @@ def propose(
     name_holders: Mapping[str, str],
     *,
     include_inactive: bool = False,
+    skipped: Collection[str] = (),
 ) -> list[ImportRow]:
     """The proposal for every QBO customer, in the ledger's order.
 
     ``linked``: QBO customer id → Clio contact id of the contact links already stored.
     ``name_holders``: folded names of QBO vendors and employees → "vendor" / "employee".
+    ``skipped``: QBO customer ids the bookkeeper skipped in an applied proposal (not asked again).
     """
     by_id = {c.source_id: c for c in contacts}
     taken = set(linked.values())
@@ -233,6 +237,10 @@ def propose(
                     contact.name if contact else None,
                 )
             )
+        elif customer.id in skipped:
+            rows.append(
+                ImportRow(Proposal.SKIP, customer.id, customer.name, "skipped by you in an earlier import")
+            )
         elif customer.is_job:
             rows.append(
                 ImportRow(
@@ -243,9 +251,7 @@ def propose(
                 )
             )
         elif not customer.customer.active and not include_inactive:
-            rows.append(
-                ImportRow(Proposal.SKIP, customer.id, customer.name, "inactive in QuickBooks: not imported")
-            )
+            rows.append(ImportRow(Proposal.SKIP, customer.id, customer.name, INACTIVE_REASON))
         else:
             rows.append(_propose_one(customer, indexed, name_holders))
     return _no_shared_contacts(rows)

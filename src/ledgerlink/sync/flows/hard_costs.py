@@ -139,16 +139,18 @@ def hard_cost_hash(cost: HardCost) -> str:
 
 def choose_matter(customer: CustomerInClio, label: str) -> str | RecordError:
     """The Clio matter a customer's costs go to, or the error the bookkeeper must resolve."""
+    ids = {m.matter_id for m in customer.matters}
+    if customer.chosen is not None and (customer.contact_id is None or customer.chosen in ids):
+        return customer.chosen  # the bookkeeper's choice stands, even for a contact not found by name
     if customer.contact_id is None:
+        why = customer.problem or f"no Clio contact matches the QBO customer {customer.name}"
         return RecordError(
             cause="no_clio_contact",
-            message=f"{label}: {customer.problem or f'no Clio contact matches the QBO customer {customer.name}'}.",
-            remedy=f"Create (or rename) the contact '{customer.name}' in Clio with a matter, or link it with "
-            f"`ledgerlink links set matter {customer.customer_id} <clio matter id>`; the next pass imports it.",
+            message=f"{label}: {why}.",
+            remedy=f"Create (or rename) the contact '{customer.name}' in Clio with a matter, or choose the "
+            f"matter: `ledgerlink links set matter {customer.customer_id} <clio matter id>`; "
+            "the next pass imports it.",
         )
-    ids = {m.matter_id for m in customer.matters}
-    if customer.chosen is not None and customer.chosen in ids:
-        return customer.chosen
     if not customer.matters:
         return RecordError(
             cause="no_matter",
