@@ -60,6 +60,9 @@ KIND_TITLES = {
     "payment": "Payments",
     "trust_posting": "Trust transactions",
     "trust_cheque": "Trust cheques to print",
+    "hard_cost": "QuickBooks hard costs → Clio",
+    "payroll_user": "Clio users → employees",
+    "time_activity": "Time entries → payroll",
 }
 
 # Plain lines are not wrapped when the output is a file or a pipe (cron mail, logs, grep).
