@@ -17,21 +17,10 @@ from collections.abc import Callable, Mapping, Sequence
 
 from ledgerlink.doctor.model import CONTACTS, Check, fail, ok, warn
 from ledgerlink.domain import Contact
-from ledgerlink.sync.flows.contacts import DELETED_SUFFIX
+from ledgerlink.sync.flows.contacts import customer_key, emails_agree
 from ledgerlink.sync.ports import LedgerCustomer, fold
 
 SHOWN_NAMES = 4
-
-
-def customer_key(customer: LedgerCustomer) -> str:
-    name = customer.display_name
-    if not customer.active and name.endswith(DELETED_SUFFIX):
-        name = name[: -len(DELETED_SUFFIX)]
-    return fold(name)
-
-
-def _emails_agree(a: str | None, b: str | None) -> bool:
-    return not a or not b or a.strip().casefold() == b.strip().casefold()
 
 
 def _listed(customers: Sequence[LedgerCustomer]) -> str:
@@ -131,7 +120,7 @@ def _clash(
             f"{who}: the {title} customer of that name (id {first.id}) is linked to another Clio contact",
             "make the names distinct in Clio (e.g. add a middle initial or the company)",
         )
-    if not _emails_agree(first.email, contact.email):
+    if not emails_agree(first.email, contact.email):
         return fail(
             "contacts.email_differs",
             CONTACTS,

@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from ledgerlink.domain import Address, Contact, ContactEdit
-from ledgerlink.sync.flows.contacts import DELETED_SUFFIX, KIND, contact_hash, contact_label
+from ledgerlink.sync.flows.contacts import KIND, contact_hash, contact_label, customer_name
 from ledgerlink.sync.plan import Action, Op
 from ledgerlink.sync.ports import LedgerCustomer, LinkView, fold
 
@@ -68,11 +68,13 @@ class ContactSide:
 
     @classmethod
     def of_customer(cls, customer: LedgerCustomer) -> ContactSide:
-        name = customer.display_name
-        if not customer.active and name.endswith(DELETED_SUFFIX):
-            name = name[: -len(DELETED_SUFFIX)]
         return cls(
-            name, customer.given_name, customer.family_name, customer.email, customer.phone, customer.address
+            customer_name(customer),
+            customer.given_name,
+            customer.family_name,
+            customer.email,
+            customer.phone,
+            customer.address,
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -31,17 +31,31 @@ def contact_hash(contact: Contact) -> str:
     return content_hash({**vars(contact), "updated_at": None})
 
 
-def _customer_key(customer: LedgerCustomer) -> str:
+def customer_name(customer: LedgerCustomer) -> str:
+    """The customer's name as the firm typed it: QBO's " (deleted)" on an inactive customer dropped."""
     name = customer.display_name
     if not customer.active and name.endswith(DELETED_SUFFIX):
         name = name[: -len(DELETED_SUFFIX)]
-    return fold(name)
+    return name
 
 
-def _same_email(a: str | None, b: str | None) -> bool:
-    if not a or not b:
-        return True  # one side has no e-mail: the name decides
-    return a.strip().casefold() == b.strip().casefold()
+def customer_key(customer: LedgerCustomer) -> str:
+    """What a customer's name is matched on (case and spacing ignored)."""
+    return fold(customer_name(customer))
+
+
+def _email(value: str | None) -> str | None:
+    return value.strip().casefold() if value and value.strip() else None
+
+
+def emails_agree(a: str | None, b: str | None) -> bool:
+    """Equal, or missing on one side (then the name decides): how a contact matches a customer."""
+    return _email(a) is None or _email(b) is None or _email(a) == _email(b)
+
+
+def same_email(a: str | None, b: str | None) -> bool:
+    """Present on both sides and equal."""
+    return _email(a) is not None and _email(a) == _email(b)
 
 
 def plan_contacts(
@@ -56,7 +70,7 @@ def plan_contacts(
     """Decide, for each contact that needs to be in the ledger, create / update / link / skip / fail."""
     by_name: dict[str, list[LedgerCustomer]] = {}
     for customer in customers:
-        by_name.setdefault(_customer_key(customer), []).append(customer)
+        by_name.setdefault(customer_key(customer), []).append(customer)
     linked_targets: dict[str, str] = {link.target_id: source for source, link in links.items()}
     claimed: set[str] = set()  # targets matched earlier in this same plan
 
@@ -151,7 +165,7 @@ def _plan_unlinked(
                     remedy="Make the names distinct in Clio (e.g. add a middle initial or the company).",
                 ),
             )
-        if not _same_email(candidate.email, contact.email):
+        if not emails_agree(candidate.email, contact.email):
             return Action(
                 Op.FAIL,
                 KIND,

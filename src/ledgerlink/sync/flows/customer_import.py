@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from ledgerlink.domain import Contact
-from ledgerlink.sync.flows.contacts import DELETED_SUFFIX
+from ledgerlink.sync.flows.contacts import customer_name, emails_agree, same_email
 from ledgerlink.sync.ports import LedgerCustomer, fold
 
 KIND = "contact"  # the contacts flow's link kind: imported contacts sync two-way like any other
@@ -89,10 +89,7 @@ class BookCustomer:
     @property
     def name(self) -> str:
         """The display name as the firm typed it (QBO's " (deleted)" on inactive customers dropped)."""
-        name = self.customer.display_name
-        if not self.customer.active and name.endswith(DELETED_SUFFIX):
-            name = name[: -len(DELETED_SUFFIX)]
-        return name
+        return customer_name(self.customer)
 
     @property
     def is_person(self) -> bool:
@@ -180,19 +177,6 @@ def couple_members(name: str) -> frozenset[str]:
         members.add(" ".join(left + ([surname] if len(left) == 1 else [])))
         members.add(" ".join(right))
     return frozenset(members)
-
-
-def _email(value: str | None) -> str | None:
-    return value.strip().casefold() if value and value.strip() else None
-
-
-def _same_email(a: str | None, b: str | None) -> bool:
-    return _email(a) is not None and _email(a) == _email(b)
-
-
-def _emails_agree(a: str | None, b: str | None) -> bool:
-    """Equal, or missing on one side (the name decides)."""
-    return _email(a) is None or _email(b) is None or _email(a) == _email(b)
 
 
 def _kind_clash(customer: BookCustomer, contact: Contact) -> bool:
@@ -283,7 +267,7 @@ def _propose_one(
                 whole.append(contact)
             else:
                 member.append(contact)
-        elif _same_email(contact.email, email) and holder is None:
+        elif same_email(contact.email, email) and holder is None:
             by_email.append(contact)
 
     def row(
@@ -301,19 +285,19 @@ def _propose_one(
 
     if whole:
         if len(whole) > 1:
-            same = [c for c in whole if _same_email(c.email, email)]
+            same = [c for c in whole if same_email(c.email, email)]
             if len(same) == 1 and not _kind_clash(customer, same[0]):
                 return row(Proposal.LINK, "same name and e-mail (other contacts share the name)", same[0])
             return row(Proposal.ASK, f"{len(whole)} Clio contacts have this name", pool=whole)
         contact = whole[0]
-        if not _emails_agree(contact.email, email):
+        if not emails_agree(contact.email, email):
             return row(
                 Proposal.ASK,
                 f"same name, but the e-mail differs ({email} in QuickBooks, {contact.email} in Clio)",
                 pool=whole,
             )
         if _kind_clash(customer, contact):
-            if _same_email(contact.email, email):
+            if same_email(contact.email, email):
                 return row(
                     Proposal.LINK,
                     "same name and e-mail (a Company on one side, a Person on the other)",
@@ -326,13 +310,11 @@ def _propose_one(
             )
             return row(Proposal.ASK, f"same name, but {what}", pool=whole)
         how = (
-            "same name and e-mail"
-            if _same_email(contact.email, email)
-            else "same name (no e-mail to compare)"
+            "same name and e-mail" if same_email(contact.email, email) else "same name (no e-mail to compare)"
         )
         return row(Proposal.LINK, how, contact)
     if member:
-        same = [c for c in member if _same_email(c.email, email)]
+        same = [c for c in member if same_email(c.email, email)]
         if len(same) == 1:
             return row(Proposal.LINK, f"a couple: Clio's {same[0].name} has the customer's e-mail", same[0])
         return row(

@@ -56,10 +56,6 @@ def hours_and_minutes(seconds: int) -> tuple[int, int]:
     return divmod(minutes, 60)
 
 
-def _same_email(a: str | None, b: str | None) -> bool:
-    return bool(a) and bool(b) and fold(a or "") == fold(b or "")
-
-
 def _names_of(employee: LedgerEmployee) -> set[str]:
     names = {fold(employee.display_name)}
     parts = " ".join(p for p in (employee.given_name, employee.family_name) if p)
@@ -73,7 +69,7 @@ def match_employee(user: FirmUser, employees: Sequence[LedgerEmployee]) -> Ledge
     found = [
         e
         for e in employees
-        if e.active and fold(user.name) in _names_of(e) and _same_email(user.email, e.email)
+        if e.active and fold(user.name) in _names_of(e) and contact_flow.same_email(user.email, e.email)
     ]
     return found[0] if len(found) == 1 else None
 
