@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any, Generic, TypeVar
 
@@ -63,6 +63,7 @@ from ledgerlink.sync.reading import (
     STREAM_CONTACTS,
     STREAM_LEDGER,
     PassReader,
+    remembered_start,
 )
 from ledgerlink.sync.trust_setup import resolve as resolve_trust
 from ledgerlink.sync.trust_setup import start_key
@@ -381,12 +382,7 @@ class SyncPass:
 
         def start_date(account: TrustAccount) -> date:
             key = start_key(account.source_id)
-            began = self.store.cursor(self.conn, key)
-            if began is None:
-                began = datetime.combine(self.clock().date(), time(), UTC)
-                if not dry_run:
-                    self.store.set_cursor(self.conn, key, began)
-            return began.date()
+            return remembered_start(self.store, self.conn, key, self.clock().date(), dry_run=dry_run)
 
         setups = resolve_trust(self.config, self.source, self.ledger, start_date=start_date)
         return [(s, self.source.trust_transactions(s.account.source_id)) for s in setups]

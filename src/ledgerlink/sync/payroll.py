@@ -21,7 +21,7 @@ and remembers that day (like a trust account's start).
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from ledgerlink.config import Config
@@ -33,7 +33,7 @@ from ledgerlink.sync.flows import payroll as payroll_flow
 from ledgerlink.sync.payroll_ports import TimeActivityDraft, TimeEntry
 from ledgerlink.sync.plan import Action
 from ledgerlink.sync.ports import Written
-from ledgerlink.sync.reading import OVERLAP
+from ledgerlink.sync.reading import OVERLAP, remembered_start
 
 if TYPE_CHECKING:  # the engine knows providers only by type; the workspace hands them in
     from ledgerlink.providers.clio.source import ClioSource
@@ -62,7 +62,9 @@ def run_payroll(
             f"QuickBooks has no Product/Service named {item!r} for payroll time",
             remedy="Create the service item in QuickBooks or set [payroll] service_item in the config.",
         )
-    start_date = config.payroll.start_date or _first_day(store, connection_id, today, result.dry_run)
+    start_date = config.payroll.start_date or remembered_start(
+        store, connection_id, START, today, dry_run=result.dry_run
+    )
     leftovers = [] if result.dry_run else [i for i in store.open_intents(connection_id) if i.kind == KIND]
     pending = {i.source_id: i.key for i in leftovers}
     links = store.links(connection_id, KIND)
@@ -111,15 +113,6 @@ def service_item(config: Config) -> str:
             remedy='Set [payroll] service_item = "<service item>" (or [mapping] time_entries) in the config.',
         )
     return item
-
-
-def _first_day(store: Store, connection_id: int, today: date, dry_run: bool) -> date:
-    began = store.cursor(connection_id, START)
-    if began is None:
-        began = datetime.combine(today, time(), UTC)
-        if not dry_run:
-            store.set_cursor(connection_id, START, began)
-    return began.date()
 
 
 def _read(

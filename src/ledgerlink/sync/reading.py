@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
 from typing import Generic, Protocol, TypeVar
 
@@ -246,3 +246,16 @@ class PassReader:
         if missing:
             relevant += self.source.contacts(sorted(missing))
         return relevant
+
+
+def remembered_start(store: Store, connection_id: int, key: str, today: date, *, dry_run: bool) -> date:
+    """The day a feature with no configured start date began: today on its first pass, then remembered.
+
+    A dry run reads the remembered day but does not fix one (it writes nothing).
+    """
+    began = store.cursor(connection_id, key)
+    if began is None:
+        began = datetime.combine(today, time(), UTC)
+        if not dry_run:
+            store.set_cursor(connection_id, key, began)
+    return began.date()
