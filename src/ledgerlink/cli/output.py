@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -19,7 +19,6 @@ from rich.table import Table
 
 from ledgerlink.cli import logs
 from ledgerlink.errors import LedgerlinkError, RecordError
-from ledgerlink.store import SyncError
 from ledgerlink.sync.engine import PassResult
 from ledgerlink.sync.plan import Action, Op
 from ledgerlink.sync.plan_view import (
@@ -148,11 +147,6 @@ def _cell(count: int, outcome: str) -> str:
 
 def problems(items: Sequence[tuple[Action, RecordError]], *, title: str) -> None:
     rows = [(a.label, e.cause, e.message, e.remedy, e.blocked_by) for a, e in items]
-    _problem_rows(rows, title)
-
-
-def stored_errors(errors: Iterable[SyncError], *, title: str) -> None:
-    rows = [(e.label, e.cause, e.message, e.remedy, e.blocked_by) for e in errors]
     _problem_rows(rows, title)
 
 

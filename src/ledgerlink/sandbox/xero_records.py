@@ -131,11 +131,6 @@ def same_name(a: str, b: str) -> bool:
     return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
-def text_field(element: Mapping[str, Any], name: str) -> str | None:
-    value = element.get(name)
-    return None if value is None else str(value)
-
-
 # ---------------------------------------------------------------------------------------------
 # The books
 

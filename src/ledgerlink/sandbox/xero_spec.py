@@ -71,15 +71,6 @@ class Operation:
     body_example: Any
     responses: Mapping[str, Any]
 
-    @property
-    def wrapper_key(self) -> str | None:
-        """The plural key of the body envelope, e.g. ``Invoices`` (None for bare-object bodies)."""
-        if self.body_ref is None:
-            return None
-        name = self.body_ref.rsplit("/", 1)[-1]
-        props = schema(name).get("properties", {})
-        return name if name in props else WRAPPER_ALTERNATIVES.get((self.method, self.template))
-
 
 @cache
 def operations() -> dict[tuple[str, str], Operation]:

@@ -20,7 +20,7 @@ and remembers that day (like a trust account's start).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -156,8 +156,3 @@ def _snapshot(action: Action, written: Written) -> dict[str, Any] | None:
     if isinstance(action.payload, TimeActivityDraft):
         return {"bill": action.payload.entry.bill_id}
     return None
-
-
-def payroll_kinds() -> Collection[str]:
-    """The link and error kinds payroll writes (for error triage)."""
-    return payroll_flow.KINDS
