@@ -1,8 +1,10 @@
-"""Benchmarks for ledgerlink: how long a firm waits, measured, never asserted.
+"""Benchmarks for ledgerlink: how long a firm waits, measured against the rate-limit floor, never asserted.
 
 Competing Clio → QuickBooks connectors warn that a firm's first sync "can take up to 24 hours".
-``python -m bench`` measures ours against the built-in sandbox with production-shaped limits
-(Clio 50 requests/minute per token, QuickBooks Online 10/s and 500/min per company) and a simulated
-network round trip, so the numbers say what the rate limits and the request count cost, not how
-fast loopback is. Speed lives here; the test suite asserts behaviour only.
+``python -m bench`` builds firms of 1,000 and 10,000 bills (:mod:`bench.firm`), syncs each under
+the documented limits scaled by ``--scale`` (:mod:`bench.serve`, :mod:`bench.gate`), then again
+with every limit off, and prints calls, wall time, the floor those limits impose
+(:mod:`bench.floor`), ledgerlink's own CPU time per bill and its peak RSS (:mod:`bench.run`).
+Results and their explanation: ``bench/RESULTS.md``. Speed lives here; the test suite asserts
+behaviour only.
 """

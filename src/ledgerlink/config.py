@@ -141,6 +141,15 @@ XERO_SCOPES = {
 }
 
 
+class XeroHardCostsConfig(_Section):
+    """Clio hard costs → Xero "Spend Money" bank transactions (seed 004, "Sync Hard Costs"); opt-in."""
+
+    enabled: bool = False
+    start_date: date | None = None  # hard costs dated on or after this day
+    bank_account: str = ""  # code of the Xero bank account the money is spent from
+    expense_account: str = ""  # code of the Xero expense account the cost is posted to
+
+
 class XeroConfig(_Section):
     client_id: str = ""
     client_secret: str = ""  # empty for an "Auth Code with PKCE" app, which has none
@@ -152,6 +161,10 @@ class XeroConfig(_Section):
     authorize_url: str = ""
     token_url: str = ""
     revoke_url: str = ""
+    # Xero refuses two contacts with the same name: "Dana Whitfield (1234)" keeps every Clio contact
+    # apart (seed 004: on for setups made since July 2019). Off: a clash is a per-record error.
+    append_contact_id: bool = True
+    hard_costs: XeroHardCostsConfig = Field(default_factory=XeroHardCostsConfig)
 
     @property
     def api_base(self) -> str:
@@ -245,8 +258,9 @@ class TrustAccountConfig(_Section):
     """One Clio trust account posted to a QBO trust bank / trust liability account pair (seed 000)."""
 
     clio_account: str  # the Clio trust bank account's name
-    qbo_bank_account: str  # Bank account, detail type Trust Account
-    qbo_liability_account: str  # Other Current Liability, detail type Trust Accounts - Liabilities
+    # Both required for a QBO target; a Xero target takes neither (Xero cannot receive trust postings).
+    qbo_bank_account: str = ""  # Bank account, detail type Trust Account
+    qbo_liability_account: str = ""  # Other Current Liability, detail type Trust Accounts - Liabilities
     # "Trust transactions dated on or after"; empty: the day of the first pass that posts this account.
     start_date: date | None = None
     include_disbursements: bool = True
@@ -256,11 +270,16 @@ class TrustAccountConfig(_Section):
     # three-way check ties out; leave off when the books already hold that history.
     opening_balances: bool = False
 
-    @field_validator("clio_account", "qbo_bank_account", "qbo_liability_account")
+    @field_validator("clio_account")
     @classmethod
     def _named(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("must name an account")
+        return value.strip()
+
+    @field_validator("qbo_bank_account", "qbo_liability_account")
+    @classmethod
+    def _stripped(cls, value: str) -> str:
         return value.strip()
 
 
@@ -307,6 +326,9 @@ class ImportConfig(_Section):
 
 
 class Config(_Section):
+    # The books ledgerlink syncs into: "qbo" (QuickBooks Online) or "xero". With "xero", the
+    # [mapping] values are Xero account codes and mapping.payment_account empty means "None".
+    target: Literal["qbo", "xero"] = "qbo"
     store: StoreConfig = Field(default_factory=StoreConfig)
     secrets: SecretsConfig = Field(default_factory=SecretsConfig)
     clio: ClioConfig = Field(default_factory=ClioConfig)
@@ -388,7 +410,42 @@ def parse_config(text: str, source: Path) -> Config:
             f"{source}: key `{key}`: {expected}{shown}{more}",
             remedy="See examples/config.toml for every key and its allowed values.",
         ) from None
+    _check_target(config, source)
     return config.model_copy(update={"source": source})
+
+
+def _check_target(config: Config, source: Path) -> None:
+    """Settings that only make sense for one target: trust postings go to QBO only (seed 004)."""
+    if config.target == "xero":
+        for section, on in (
+            ("[import.hard_costs]", config.imports.hard_costs.enabled),
+            ("[payroll]", config.payroll.enabled),
+        ):
+            if on:
+                raise ConfigError(
+                    f"{source}: {section} is enabled, but it works with QuickBooks Online only and this "
+                    "config syncs into Xero.",
+                    remedy=f"Set enabled = false in {section} (Xero's hard costs are [xero.hard_costs]), or "
+                    'set target = "qbo".',
+                )
+    for index, account in enumerate(config.trust.accounts):
+        where = f"{source}: [[trust.accounts]] #{index + 1} (“{account.clio_account}”)"
+        if config.target == "xero" and (account.qbo_bank_account or account.qbo_liability_account):
+            raise ConfigError(
+                f"{where} names QuickBooks trust accounts, but this config syncs into Xero, and Xero cannot "
+                "receive trust/client account transactions (a limitation of Xero).",
+                remedy="Remove qbo_bank_account and qbo_liability_account from the entry (keep clio_account: "
+                "`ledgerlink report trust` checks Clio's trust ledger against itself), or set target = "
+                '"qbo".',
+            )
+        if config.target == "qbo":
+            for key in ("qbo_bank_account", "qbo_liability_account"):
+                if not getattr(account, key):
+                    raise ConfigError(
+                        f"{where}: key `trust.accounts.{index}.{key}`: must name an account",
+                        remedy="Name the QuickBooks account trust money is posted to "
+                        "(see examples/config.toml).",
+                    )
 
 
 def load_config(path: Path | None = None, *, required: bool = True) -> Config:

@@ -8,21 +8,24 @@ pass, shows what happened and what failed on purpose, then runs a second pass th
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 import httpx
 
 from ledgerlink.config import load_config
 from ledgerlink.domain import money
+from ledgerlink.providers.xero.connections import XeroTenant
 from ledgerlink.sandbox import Sandbox
 from ledgerlink.sandbox import demo_firm as firm
 from ledgerlink.sync.engine import PassResult, ProgressFn
 from ledgerlink.workspace import Workspace
 
 DEMO_DIR = Path(".ledgerlink-demo")
+Target = Literal["qbo", "xero"]
 XERO_APP_ID = "sandbox-xero-app"
 
 
@@ -35,16 +38,18 @@ def _xero_app(box: Sandbox) -> tuple[str, str]:
     return XERO_APP_ID, box.state.xero_apps[XERO_APP_ID].client_secret or ""
 
 
-def demo_config(box: Sandbox, workdir: Path, *, qbo_requests_per_second: float = 8.0) -> str:
+def demo_config(
+    box: Sandbox, workdir: Path, *, qbo_requests_per_second: float = 8.0, target: Target = "qbo"
+) -> str:
     """A complete config for the sandbox: every key a real firm sets, pointed at 127.0.0.1."""
     urls = box.urls
     clio_id, clio_secret = next(iter(box.state.clio_apps.items()))
     qbo_id, qbo_secret = next(iter(box.state.qbo_apps.items()))
     xero_id, xero_secret = _xero_app(box)
-    activity = "\n".join(f"{_toml(k)} = {_toml(v)}" for k, v in firm.ACTIVITY_ITEM_MAP.items())
-    expense = "\n".join(f"{_toml(k)} = {_toml(v)}" for k, v in firm.EXPENSE_ITEM_MAP.items())
     return f"""\
 # Written by `ledgerlink demo` for the built-in sandbox on {urls.base}.
+target = "{target}"
+
 [store]
 url = {_toml(f"sqlite:///{(workdir / 'ledgerlink.sqlite').resolve()}")}
 
@@ -80,6 +85,14 @@ redirect_uri = "http://localhost:0/callback"
 [sync]
 start_date = 2026-01-01
 
+{_xero_books() if target == "xero" else _qbo_books()}"""
+
+
+def _qbo_books() -> str:
+    """[mapping] and [[trust.accounts]] for the demo company in QuickBooks Online."""
+    activity = "\n".join(f"{_toml(k)} = {_toml(v)}" for k, v in firm.ACTIVITY_ITEM_MAP.items())
+    expense = "\n".join(f"{_toml(k)} = {_toml(v)}" for k, v in firm.EXPENSE_ITEM_MAP.items())
+    return f"""\
 [mapping]
 time_entries = {_toml(firm.TIME_ITEM)}
 tax = {_toml(firm.TAX_ITEM)}
@@ -107,6 +120,35 @@ include_trust_payments = true
 """
 
 
+def _xero_books() -> str:
+    """[mapping] for the demo organisation in Xero: the same charges, mapped to account codes."""
+    from ledgerlink.sandbox import xero_demo
+
+    codes = xero_demo.XERO_DEMO_MAPPING
+    activity = "\n".join(f"{_toml(k)} = {_toml(codes[v])}" for k, v in firm.ACTIVITY_ITEM_MAP.items())
+    expense = "\n".join(f"{_toml(k)} = {_toml(codes[v])}" for k, v in firm.EXPENSE_ITEM_MAP.items())
+    return f"""\
+[mapping]
+# Xero account codes (Accounting → Chart of accounts), not names.
+time_entries = {_toml(codes[firm.TIME_ITEM])}
+tax = {_toml(codes[firm.TAX_ITEM])}
+interest = {_toml(codes[firm.INTEREST_ITEM])}
+credit_notes = {_toml(codes[firm.CREDIT_ITEM])}
+# The bank account Clio payments go into; empty would be Clio's "None" (payments not synced).
+payment_account = {_toml(xero_demo.XERO_DEMO_PAYMENT_ACCOUNT)}
+
+[mapping.activity_categories]
+{activity}
+
+[mapping.expense_categories]
+{expense}
+
+# Xero cannot receive trust transactions: the trust account is named only for `ledgerlink report trust`.
+[[trust.accounts]]
+clio_account = {_toml(firm.CLIO_TRUST_ACCOUNT)}
+"""
+
+
 def scripted_browser(url: str) -> None:
     """Play the person at the browser: open the consent page, follow its redirect to ledgerlink."""
     with httpx.Client(follow_redirects=False, timeout=30) as browser:
@@ -131,28 +173,55 @@ def run_demo(
     say: Callable[[str], None],
     progress: Callable[[str], ProgressFn],
     show: Callable[[PassResult, str], None],
+    target: Target = "qbo",
 ) -> tuple[PassResult, PassResult]:
     """Run the demo; return the two passes. ``say``/``progress``/``show`` render (the CLI's)."""
     workdir = prepare_workdir(workdir)
+    title = LEDGER_TITLES[target]
     with Sandbox(seed="demo") as box:
         config_path = workdir / "config.toml"
-        config_path.write_text(demo_config(box, workdir), encoding="utf-8")
-        say(f"Sandbox running on {box.urls.base}: Clio and QuickBooks Online emulators with a demo firm.")
+        config_path.write_text(demo_config(box, workdir, target=target), encoding="utf-8")
+        say(f"Sandbox running on {box.urls.base}: Clio and {title} emulators with a demo firm.")
         say(f"Config written to {config_path}")
         with Workspace(load_config(config_path)) as workspace:
             clio = workspace.connect("clio", open_url=scripted_browser)
             say(f"Connected to Clio: {clio.name} (OAuth code flow, tokens in {clio.token_store})")
-            qbo = workspace.connect("qbo", open_url=scripted_browser)
-            say(f"Connected to QuickBooks Online: {qbo.name} (realm {qbo.external_id})")
+            if target == "xero":
+                books = workspace.connect(
+                    "xero",
+                    open_url=scripted_browser,
+                    confirm=lambda q: True,
+                    choose_tenant=_demo_organisation,
+                )
+                say(f"Connected to Xero: {books.name} (tenant {books.external_id})")
+            else:
+                books = workspace.connect("qbo", open_url=scripted_browser)
+                say(f"Connected to QuickBooks Online: {books.name} (realm {books.external_id})")
             first = workspace.sync_once(on_progress=progress("First pass"))
-            show(first, qbo.name)
+            show(first, books.name)
             say("Running `ledgerlink sync --once` again against the same state…")
             second = workspace.sync_once(on_progress=progress("Second pass"))
-            show(second, qbo.name)
-            say(tie_out(box, workspace, qbo.external_id))
+            show(second, books.name)
+            owed = ledger_balances(box, target, books.external_id)
+            say(tie_out(box, workspace, owed, title))
             for line in trust_tie_out(workspace):
                 say(line)
     return first, second
+
+
+LEDGER_TITLES: dict[Target, str] = {"qbo": "QuickBooks Online", "xero": "Xero"}
+
+
+def _demo_organisation(tenants: Sequence[XeroTenant]) -> XeroTenant:
+    """The demo's Xero consent covers two organisations; the demo syncs into the firm's own."""
+    return next(t for t in tenants if t.tenant_id == firm.XERO_ORG_TENANT_ID)
+
+
+def ledger_balances(box: Sandbox, target: Target, company_id: str) -> dict[str, Decimal]:
+    """What each invoice still owes in the sandbox's books, by ledger id."""
+    if target == "xero":
+        return {str(i["InvoiceID"]): money(i["AmountDue"]) for i in box.xero.records(company_id, "Invoices")}
+    return {str(i["Id"]): money(i["Balance"]) for i in box.qbo.records(company_id, "Invoice")}
 
 
 def trust_tie_out(workspace: Workspace) -> list[str]:
@@ -160,7 +229,13 @@ def trust_tie_out(workspace: Workspace) -> list[str]:
     today = datetime.now(UTC).date()
     lines = []
     for check in workspace.trust_checks(today, today=today):
-        if check.clean:
+        if check.clean and check.ledger_bank is None:
+            lines.append(
+                f"Trust is not synced into Xero (a limitation of Xero); Clio's own trust records agree: "
+                f"{check.account} holds {check.clio_bank:,}, the sum of its {len(check.clients)} clients' "
+                "balances."
+            )
+        elif check.clean:
             lines.append(
                 f"Trust ties out three ways: {check.account} holds {check.clio_bank:,} in Clio, "
                 f"{check.ledger_bank:,} in the QuickBooks trust bank account and {check.ledger_liability:,} "
@@ -172,20 +247,19 @@ def trust_tie_out(workspace: Workspace) -> list[str]:
     return lines
 
 
-def tie_out(box: Sandbox, workspace: Workspace, realm: str) -> str:
-    """The accountant's check: every synced bill's balance in Clio against its invoice's in QuickBooks."""
-    conn = workspace.connection("qbo")
+def tie_out(box: Sandbox, workspace: Workspace, owed: Mapping[str, Decimal], title: str) -> str:
+    """The accountant's check: every synced bill's balance in Clio against its invoice's in the books."""
+    conn = workspace.connection(workspace.target)
     links = workspace.store.links(conn.id, "invoice")
-    invoices = {str(i["Id"]): i for i in box.qbo.records(realm, "Invoice")}
-    clio_total = qbo_total = Decimal(0)
+    clio_total = ledger_total = Decimal(0)
     unequal = 0
     for bill_id, link in links.items():
         clio_balance = money(box.clio.get("bill", int(bill_id))["balance"])
-        qbo_balance = money(invoices[link.target_id]["Balance"])
-        clio_total, qbo_total = clio_total + clio_balance, qbo_total + qbo_balance
-        unequal += clio_balance != qbo_balance
+        ledger_balance = owed[link.target_id]
+        clio_total, ledger_total = clio_total + clio_balance, ledger_total + ledger_balance
+        unequal += clio_balance != ledger_balance
     verdict = "tie out" if unequal == 0 else f"differ on {unequal} invoice(s)"
     return (
         f"Receivables {verdict}: {len(links)} synced bills owe {clio_total:,} in Clio and "
-        f"{qbo_total:,} in QuickBooks Online, after payments and credit notes."
+        f"{ledger_total:,} in {title}, after payments and credit notes."
     )

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from ledgerlink import failpoints
 from ledgerlink.errors import ApiError, AuthError, RateLimitedError, TransportError
 
 log = logging.getLogger("ledgerlink.http")
@@ -332,12 +333,14 @@ class Transport:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self._limiter.before_request()
+        failpoints.hit(failpoints.HTTP_REQUEST)
         try:
             response = self._client.request(method, url, headers=headers, **kw)
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             raise _NotSent(exc) from None
         except httpx.HTTPError as exc:
             raise TransportError(f"{self.name}: {type(exc).__name__}: {redact(str(exc))}") from None
+        failpoints.hit(failpoints.HTTP_RESPONSE)
         self._limiter.observe(response)
         log.debug(
             "%s %s %s -> %s", self.name, method, redact(str(response.request.url)), response.status_code

@@ -28,11 +28,14 @@ from ledgerlink.providers.qbo.client import QboClient
 from ledgerlink.providers.qbo.ledger import QboLedger
 from ledgerlink.providers.xero.client import XeroClient
 from ledgerlink.providers.xero.connections import XeroTenant, auth_event_id_of, list_tenants
+from ledgerlink.providers.xero.ledger import XeroLedger
 from ledgerlink.reports.trust import TrustCheck, three_way
 from ledgerlink.store import Connection, Link, Store
 from ledgerlink.sync.engine import PassResult, PlanFn, ProgressFn, SidePhase, SyncPass
 from ledgerlink.sync.hard_costs import run_hard_cost_import
 from ledgerlink.sync.payroll import run_payroll
+from ledgerlink.sync.ports import Ledger
+from ledgerlink.sync.spend_money import run_spend_money
 from ledgerlink.sync.trust_setup import clio_account_named
 from ledgerlink.sync.trust_setup import resolve as resolve_trust
 
@@ -306,29 +309,35 @@ class Workspace:
             self.store.retire_connection(conn.id)
         return conn
 
+    @property
+    def target(self) -> Literal["qbo", "xero"]:
+        """The books this config syncs into (config key ``target``)."""
+        return self.config.target
+
     def require_connections(self) -> tuple[Connection, Connection]:
         """The Clio and ledger connections a pass needs; one error naming every missing one."""
         found: dict[Provider, Connection] = {}
         missing: list[Provider] = []
-        both: tuple[Provider, ...] = ("clio", "qbo")
+        both: tuple[Provider, ...] = ("clio", self.target)
         for provider in both:
             try:
                 found[provider] = self.connection(provider)
             except AuthError:
                 missing.append(provider)
-        xero = self.store.active_connection("xero")
-        if "qbo" in missing and xero is not None:
+        other: Provider = "qbo" if self.target == "xero" else "xero"
+        elsewhere = self.store.active_connection(other)
+        if self.target in missing and elsewhere is not None:
             raise UserError(
-                f"This store is connected to the Xero organisation “{xero.name}”; syncing into Xero is not "
-                "available yet (it is the next accounting target on the roadmap).",
-                remedy="Connect QuickBooks Online (`ledgerlink connect qbo`) to sync now, or wait for Xero.",
+                f'This config syncs into {provider_name(self.target)} (target = "{self.target}"), but the '
+                f"store is connected to the {provider_name(other)} company “{elsewhere.name}”.",
+                remedy=f'Run `ledgerlink connect {self.target}`, or set target = "{other}" in the config.',
             )
         if missing:
             raise AuthError(
                 f"Not connected to {' and '.join(provider_name(p) for p in missing)}.",
                 remedy="Run " + " and ".join(f"`ledgerlink connect {p}`" for p in missing) + " first.",
             )
-        return found["clio"], found["qbo"]
+        return found["clio"], found[self.target]
 
     def connection(self, provider: Provider) -> Connection:
         found = self.store.active_connection(provider)
@@ -371,11 +380,52 @@ class Workspace:
     # -- syncing -------------------------------------------------------------------------------
 
     @contextmanager
-    def both_sides(self) -> Iterator[tuple[ClioSource, QboLedger, Connection]]:
-        """Clio as the source and the connected ledger, open for the duration (with its connection)."""
+    def both_sides(self) -> Iterator[tuple[ClioSource, Ledger, Connection]]:
+        """Clio as the source and the connected ledger (QBO or Xero, per ``target``), open meanwhile."""
         _clio, ledger_conn = self.require_connections()
-        with self.clio_client() as clio, self.qbo_client(ledger_conn.external_id) as qbo:
-            yield ClioSource(clio), QboLedger(qbo), ledger_conn
+        with self.clio_client() as clio:
+            if self.target == "xero":
+                from ledgerlink.providers.xero.ledger import XeroLedger
+
+                with self.xero_client(ledger_conn.external_id) as xero:
+                    yield (
+                        ClioSource(clio),
+                        XeroLedger(xero, append_contact_id=self.config.xero.append_contact_id),
+                        ledger_conn,
+                    )
+            else:
+                with self.qbo_client(ledger_conn.external_id) as qbo:
+                    yield ClioSource(clio), QboLedger(qbo), ledger_conn
+
+    @contextmanager
+    def qbo_sides(self, feature: str) -> Iterator[tuple[ClioSource, QboLedger, Connection]]:
+        """Clio and QuickBooks Online, for a feature only QBO has; a Xero target is told so."""
+        self.only_qbo(feature)
+        with self.both_sides() as (source, ledger, conn):
+            assert isinstance(ledger, QboLedger)
+            yield source, ledger, conn
+
+    def only_qbo(self, feature: str) -> None:
+        """Refuse a QuickBooks-only feature when this config syncs into Xero."""
+        if self.target != "qbo":
+            raise UserError(
+                f"{feature} works with QuickBooks Online only; this config syncs into Xero.",
+                remedy='Set target = "qbo" in the config to use it.',
+            )
+
+    def sync_config(self) -> Config:
+        """The config as a pass into this target reads it.
+
+        Xero: no trust postings (the config holds only Clio account names, for `report trust`), and
+        an empty mapping.payment_account is seed 004's "None": payments are not synced.
+        """
+        if self.target != "xero":
+            return self.config
+        sync = self.config.sync
+        if not self.config.mapping.payment_account:
+            sync = sync.model_copy(update={"payments": False})
+        trust = self.config.trust.model_copy(update={"accounts": ()})
+        return self.config.model_copy(update={"sync": sync, "trust": trust})
 
     def sync_once(
         self,
@@ -402,7 +452,7 @@ class Workspace:
                 ledger=ledger,
                 store=self.store,
                 connection_id=ledger_conn.id,
-                config=self.config,
+                config=self.sync_config(),
                 clock=clock,
                 should_stop=should_stop,
                 on_progress=on_progress,
@@ -415,10 +465,28 @@ class Workspace:
             return sync.run(dry_run=dry_run)
 
     def _side_phases(
-        self, source: ClioSource, ledger: QboLedger, connection_id: int, clock: Callable[[], datetime]
+        self, source: ClioSource, ledger: Ledger, connection_id: int, clock: Callable[[], datetime]
     ) -> list[SidePhase]:
         """The configured phases that run after the Clio → ledger phases of a full pass."""
         phases: list[SidePhase] = []
+        if isinstance(ledger, XeroLedger):
+            if self.config.xero.hard_costs.enabled:
+                xero, store, config = ledger.client, self.store, self.config
+                phases.append(
+                    lambda result: run_spend_money(
+                        source.client,
+                        xero,
+                        store,
+                        connection_id,
+                        config,
+                        result,
+                        today=clock().date(),
+                        clock=clock,
+                    )
+                )
+            return phases
+        if not isinstance(ledger, QboLedger):
+            return phases
         args = (source, ledger, self.store, connection_id, self.config)
         if self.config.imports.hard_costs.enabled:
             phases.append(
@@ -440,9 +508,9 @@ class Workspace:
                 "No trust accounts are configured.",
                 remedy="Add a [[trust.accounts]] entry to the config (see examples/config.toml).",
             )
-        if self.store.active_connection("qbo") is None and self.store.active_connection("xero") is not None:
+        if self.target == "xero":
             return self._clio_trust_checks(as_of, today=today)
-        with self.both_sides() as (source, ledger, ledger_conn):
+        with self.qbo_sides("The trust books check") as (source, ledger, ledger_conn):
             setups = resolve_trust(self.config, source, ledger, start_date=lambda account: today)
             links = self.store.links(ledger_conn.id, "contact")
             customers = {link.target_id: client for client, link in links.items()}

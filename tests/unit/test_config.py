@@ -60,8 +60,11 @@ def test_the_example_documents_every_key_of_every_section() -> None:
         if section_name == "source":
             continue
         section_name = section.alias or section_name  # [import] is `imports` in Python
-        assert f"[{section_name}]" in text, section_name
         model = section.annotation
+        if not isinstance(model, type):  # a top-level key (target), not a section
+            assert re.search(rf"^{section_name} =", text, re.M), section_name
+            continue
+        assert f"[{section_name}]" in text, section_name
         for key in model.model_fields:  # type: ignore[union-attr]
             assert re.search(rf"^#? ?{key} =|^\[\[?{section_name}\.{key}\]", text, re.M), (
                 f"{section_name}.{key}"
@@ -117,3 +120,33 @@ def test_trust_account_defaults_follow_seed_000(tmp_path: Path) -> None:
     assert entry.start_date is None  # the day of the first pass
     assert entry.include_disbursements and entry.include_trust_payments
     assert not entry.opening_balances
+
+
+def _xero(body: str) -> str:
+    return 'target = "xero"\n' + body
+
+
+def test_a_xero_target_refuses_quickbooks_trust_accounts_and_says_why(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(_xero(_trust_entry("IOLTA")), tmp_path / "c.toml")
+    assert "Xero cannot receive trust" in str(caught.value) and "IOLTA" in str(caught.value)
+    assert "report trust" in caught.value.remedy and caught.value.exit_code == 2
+    # Naming only the Clio account (for `report trust`) is fine with Xero, not with QuickBooks.
+    clio_only = '[[trust.accounts]]\nclio_account = "IOLTA"\n'
+    assert parse_config(_xero(clio_only), tmp_path / "c.toml").trust.accounts[0].clio_account == "IOLTA"
+    with pytest.raises(ConfigError, match="qbo_bank_account"):
+        parse_config(clio_only, tmp_path / "c.toml")
+
+
+def test_a_xero_target_refuses_the_quickbooks_only_features(tmp_path: Path) -> None:
+    for section in ("[import.hard_costs]", "[payroll]"):
+        with pytest.raises(ConfigError) as caught:
+            parse_config(_xero(f"{section}\nenabled = true\n"), tmp_path / "c.toml")
+        assert section in str(caught.value) and "QuickBooks Online only" in str(caught.value)
+
+
+def test_xero_defaults_append_clio_ids_and_leave_hard_costs_off(tmp_path: Path) -> None:
+    config = parse_config(_xero(""), tmp_path / "c.toml")
+    assert config.target == "xero" and config.xero.append_contact_id
+    assert not config.xero.hard_costs.enabled
+    assert load_config(EXAMPLE).target == "qbo"

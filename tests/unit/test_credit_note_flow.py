@@ -52,7 +52,7 @@ def test_credit_notes_without_a_mapped_item_fail_naming_the_key() -> None:
     action = credit_action(credit_note(), item="")
     assert action.op is Op.FAIL and action.error is not None
     assert action.error.cause == "unmapped" and "mapping.credit_notes" in action.error.message
-    assert 'credit_notes = "<Product/Service name>"' in action.error.remedy
+    assert 'credit_notes = "<Product/Service>"' in action.error.remedy
 
 
 def test_credit_is_applied_once_the_credit_note_is_linked() -> None:

@@ -36,8 +36,8 @@ log = logging.getLogger("ledgerlink.cli")
 
 app = typer.Typer(
     name="ledgerlink",
-    help="Sync Clio Manage into QuickBooks Online: contacts, bills, payments, credit notes and trust, "
-    "exactly once, failures explained.",
+    help="Sync Clio Manage into QuickBooks Online or Xero: contacts, bills, payments, credit notes, trust "
+    "(QuickBooks) and hard costs, exactly once, failures explained.",
     epilog=help_epilog(),
     no_args_is_help=True,
     add_completion=False,

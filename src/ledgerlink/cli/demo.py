@@ -10,7 +10,8 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from ledgerlink.cli import output
-from ledgerlink.demo import DEMO_DIR, run_demo
+from ledgerlink.demo import DEMO_DIR, LEDGER_TITLES, Target, run_demo
+from ledgerlink.errors import UserError
 from ledgerlink.sync.engine import PassResult, ProgressFn
 from ledgerlink.sync.plan import Action
 
@@ -22,8 +23,15 @@ def demo(
     workdir: Annotated[
         Path, typer.Option(help="Where the demo keeps its config, store and tokens (recreated each run).")
     ] = DEMO_DIR,
+    target: Annotated[
+        str, typer.Option(help='The books to sync into: "qbo" (QuickBooks Online) or "xero".')
+    ] = "qbo",
 ) -> None:
     """Start the sandbox, connect through OAuth, sync the demo firm, and show the result."""
+    if target not in LEDGER_TITLES:
+        raise UserError(f"Unknown target “{target}”.", remedy="Use --target qbo or --target xero.")
+    books: Target = "xero" if target == "xero" else "qbo"
+    title = LEDGER_TITLES[books]
     rich = output.is_rich()
     bar = Progress(
         SpinnerColumn(),
@@ -52,16 +60,14 @@ def demo(
     def show(result: PassResult, company: str) -> None:
         bar.stop()
         # The first pass lists each record that needs attention; later ones just count them.
-        output.pass_summary(
-            result, ledger_title="QuickBooks Online", company=company, list_problems=not shown
-        )
+        output.pass_summary(result, ledger_title=title, company=company, list_problems=not shown)
         shown.append(result.run_id)
 
     def say(text: str) -> None:
         output.console.print(text, markup=False)
 
     try:
-        _first, second = run_demo(workdir, say=say, progress=progress, show=show)
+        _first, second = run_demo(workdir, say=say, progress=progress, show=show, target=books)
     finally:
         bar.stop()
     config = workdir / "config.toml"
@@ -77,6 +83,6 @@ def demo(
     program = sys.argv[0] if Path(sys.argv[0]).name == "ledgerlink" else "ledgerlink"
     say(f"  {program} --config {config} errors")
     say(f"  {program} --config {config} status")
-    say("Connect your real Clio and QuickBooks: see README.md, “Using it for real”.")
+    say(f"Connect your real Clio and {title}: see README.md, “Using it for real”.")
     # The demo's record errors are intended; the demo itself succeeded.
     raise typer.Exit(0)

@@ -17,6 +17,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from ledgerlink.auth.tokens import provider_name
 from ledgerlink.cli import output
 from ledgerlink.cli.context import app_context
 from ledgerlink.cli.sync import StopFlag
@@ -100,8 +101,9 @@ def retry(
             raise typer.Exit(0)
         retried = [store.request_retry(e.id) for e in chosen]
         result = workspace.sync_once(should_stop=stop)
-        company = workspace.connection("qbo").name
-        output.pass_summary(result, ledger_title=LEDGER_TITLE, company=company, list_problems=False)
+        company = workspace.connection(workspace.target).name
+        title = provider_name(workspace.target)
+        output.pass_summary(result, ledger_title=title, company=company, list_problems=False)
         now_open = store.open_errors()
     output.console.print(f"Retried {len(retried)} record(s):")
     for error in retried:

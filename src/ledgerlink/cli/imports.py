@@ -67,7 +67,8 @@ def customers(
             remedy="Review with `ledgerlink import customers --dry-run`, then apply with --apply FILE.",
         )
     reviewed = read_proposal(apply_file) if apply_file is not None else None
-    with app_context(ctx).workspace() as workspace, workspace.both_sides() as (clio, ledger, conn):
+    context = app_context(ctx)
+    with context.workspace() as workspace, workspace.qbo_sides("Importing customers") as (clio, ledger, conn):
         if reviewed is not None:
             applied = apply_proposal(clio, ledger, workspace.store, conn.id, reviewed)
         else:

@@ -80,6 +80,7 @@ def set_link(
             f"`links set` sets matters, not “{what}”.", remedy="Use `ledgerlink links set matter …`."
         )
     with app_context(ctx).workspace() as workspace:
+        workspace.only_qbo("Choosing the matter of a QuickBooks customer's hard costs")
         _clio, conn = workspace.require_connections()
         store = workspace.store
         with workspace.qbo_client(conn.external_id) as qbo, workspace.clio_client() as clio:

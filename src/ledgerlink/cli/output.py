@@ -60,6 +60,7 @@ KIND_TITLES = {
     "trust_posting": "Trust transactions",
     "trust_cheque": "Trust cheques to print",
     "hard_cost": "QuickBooks hard costs → Clio",
+    "spend_money": "Hard costs → Xero Spend Money",
     "payroll_user": "Clio users → employees",
     "time_activity": "Time entries → payroll",
 }

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from ledgerlink.auth.tokens import provider_name
 from ledgerlink.cli import output
 from ledgerlink.cli.context import app_context
 from ledgerlink.cli.progress import PassProgress
@@ -104,11 +105,12 @@ def run_pass(
         raise
     finally:
         stop_telling()
-    ledger = workspace.connection("qbo")
+    ledger = workspace.connection(workspace.target)
+    title = provider_name(workspace.target)
     if dry_run:
-        output.plan_view(result, ledger_title="QuickBooks Online", company=ledger.name)
+        output.plan_view(result, ledger_title=title, company=ledger.name)
     else:
-        output.pass_summary(result, ledger_title="QuickBooks Online", company=ledger.name)
+        output.pass_summary(result, ledger_title=title, company=ledger.name)
     output.pass_events(result)
     return result
 
@@ -158,7 +160,7 @@ def sync(
         ),
     ] = None,
 ) -> None:
-    """Sync Clio into QuickBooks Online. Exit 0 clean, 1 with record errors, 2 config, 3 systemic."""
+    """Sync Clio into QuickBooks Online or Xero. Exit 0 clean, 1 with record errors, 2 config, 3 systemic."""
     stop = StopFlag()
     stop.install()
     with app_context(ctx).workspace() as workspace:

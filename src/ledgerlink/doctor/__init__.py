@@ -19,10 +19,21 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from ledgerlink.auth.tokens import TokenStore
+from ledgerlink.auth.tokens import TokenStore, provider_name
 from ledgerlink.config import Config
-from ledgerlink.doctor import books, contacts, imports, mapping, setup
-from ledgerlink.doctor.model import BOOKS, CONTACTS, MAPPING, SETUP, Check, by_section, exit_code, fail, warn
+from ledgerlink.doctor import books, contacts, imports, mapping, setup, xero
+from ledgerlink.doctor.model import (
+    BOOKS,
+    CONTACTS,
+    MAPPING,
+    SETUP,
+    XERO,
+    Check,
+    by_section,
+    exit_code,
+    fail,
+    warn,
+)
 from ledgerlink.doctor.store import code_schema, read_store, schema_check
 from ledgerlink.errors import LedgerlinkError, SystemicError
 from ledgerlink.providers.clio.source import ClioSource
@@ -52,7 +63,7 @@ def run_checks(
     store = Store.open(IN_MEMORY) if state.revision is None else Store(create_store_engine(config.store_url))
     with Workspace(config, token_store=token_store, store=store) as workspace:
         try:
-            connected = [setup.connection_check(workspace, p, now=now) for p in ("clio", "qbo")]
+            connected = [setup.connection_check(workspace, p, now=now) for p in ("clio", config.target)]
         except SQLAlchemyError as exc:
             unreadable = fail(
                 "store.read",
@@ -69,8 +80,9 @@ def run_checks(
                 warn(
                     "remote",
                     SETUP,
-                    "QuickBooks Online settings, mapping, trust accounts and contacts not checked",
-                    "connect Clio and QuickBooks Online, then run doctor again",
+                    f"{provider_name(config.target)} settings, mapping, trust accounts and contacts "
+                    "not checked",
+                    f"connect Clio and {provider_name(config.target)}, then run doctor again",
                 )
             )
         else:
@@ -87,9 +99,11 @@ Step = tuple[str, str, Callable[[], list[Check]]]
 
 
 def _remote_checks(workspace: Workspace) -> list[Check]:
-    """The checks that read Clio and QuickBooks Online; one that cannot read says so and the rest go on."""
+    """The checks that read Clio and the ledger; one that cannot read says so and the rest go on."""
+    if workspace.target == "xero":
+        return _xero_checks(workspace)
     config = workspace.config
-    with workspace.both_sides() as (source, ledger, conn):
+    with workspace.qbo_sides("doctor") as (source, ledger, conn):
         title = ledger.title
         store = workspace.store
         steps: list[Step] = [
@@ -124,6 +138,45 @@ def _remote_checks(workspace: Workspace) -> list[Check]:
                     ledger.name_holders(),
                     display_name=ledger.display_name,
                     ledger_title=title,
+                ),
+            ),
+        ]
+        return _run(steps)
+
+
+def _xero_checks(workspace: Workspace) -> list[Check]:
+    """A Xero target: the chart of accounts behind [mapping] and [xero.hard_costs], and Xero's limits."""
+    config = workspace.config
+    with workspace.both_sides() as (source, ledger, conn):
+        store = workspace.store
+        wanted = configured_items(config.mapping)
+        codes = [config.xero.hard_costs.bank_account, config.xero.hard_costs.expense_account]
+        payment = config.mapping.payment_account if config.sync.payments else ""
+        steps: list[Step] = [
+            (XERO, "contact names", lambda: [xero.contact_name_check(config), *xero.trust_check(config)]),
+            (MAPPING, "mapping", lambda: xero.mapping_checks(wanted, ledger.missing_items(wanted))),
+            (
+                MAPPING,
+                "payment account",
+                lambda: [
+                    xero.payment_account_check(config, bool(payment and ledger.missing_accounts([payment])))
+                ],
+            ),
+            (
+                XERO,
+                "hard costs",
+                lambda: xero.hard_cost_checks(config, ledger.accounts([c for c in codes if c])),
+            ),
+            (
+                CONTACTS,
+                "contacts",
+                lambda: contacts.contact_checks(
+                    source.clients(),
+                    {s: link.target_id for s, link in store.links(conn.id, contact_flow.KIND).items()},
+                    ledger.customers(),
+                    ledger.name_holders(),
+                    display_name=ledger.display_name,
+                    ledger_title=ledger.title,
                 ),
             ),
         ]

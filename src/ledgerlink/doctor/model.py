@@ -9,11 +9,12 @@ Status = Literal["ok", "fail", "warn"]
 
 SETUP = "Setup"
 BOOKS = "QuickBooks Online"
+XERO = "Xero"
 MAPPING = "Mapping"
 CONTACTS = "Contacts"
 STORE = "Store"
 # The order the sections are shown in, whatever order the checks ran in.
-SECTIONS = (SETUP, BOOKS, MAPPING, CONTACTS, STORE)
+SECTIONS = (SETUP, BOOKS, XERO, MAPPING, CONTACTS, STORE)
 
 
 @dataclass(frozen=True)

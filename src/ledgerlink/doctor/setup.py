@@ -39,7 +39,7 @@ def config_failure(error: LedgerlinkError) -> Check:
     return fail("config", SETUP, f"config: {error}", error.remedy)
 
 
-def connection_check(workspace: Workspace, provider: Literal["clio", "qbo"], *, now: float) -> Check:
+def connection_check(workspace: Workspace, provider: Literal["clio", "qbo", "xero"], *, now: float) -> Check:
     """Connected (with tokens), and how soon the consent runs out."""
     name = provider_name(provider)
     key = f"connection.{provider}"

@@ -1145,7 +1145,10 @@ class ClioEmulator:
         query = list_query(
             group_params(items, COMMON_LIST_PARAMS | listing.filters.keys(), {"ids[]"}), listing
         )
-        rows = [r for r in self._store[listing.kind].values() if all(p(r) for p in query.predicates)]
+        store = self._store[listing.kind]
+        # With ids[], only those records can match: look them up rather than scan the whole store.
+        candidates = store.values() if query.ids is None else [store[i] for i in query.ids if i in store]
+        rows = [r for r in candidates if all(p(r) for p in query.predicates)]
         page = paginate(rows, query)
         paging: dict[str, str] = {}
         for name, replacement in (("previous", page.previous), ("next", page.next)):

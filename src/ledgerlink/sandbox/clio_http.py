@@ -416,6 +416,8 @@ class ListQuery:
     descending: bool
     offset: int | None  # None: cursor paging
     page_token: str | None
+    # The ``ids[]`` asked for (also a predicate): lets a store look them up instead of scanning.
+    ids: frozenset[int] | None = None
 
 
 def list_query(params: Mapping[str, list[str]], listing: Listing) -> ListQuery:
@@ -438,8 +440,9 @@ def list_query(params: Mapping[str, list[str]], listing: Listing) -> ListQuery:
         for name, field_name in (("updated_since", "updated_at"), ("created_since", "created_at"))
         if name in first
     ]
+    wanted: frozenset[int] | None = None
     if "ids[]" in params:
-        wanted = {parse_int("ids[]", text) for text in params["ids[]"]}
+        wanted = frozenset(parse_int("ids[]", text) for text in params["ids[]"])
         predicates.append(lambda record: record["id"] in wanted)
     given = {**listing.implied, **first}
     predicates += [parse(name, given[name]) for name, parse in listing.filters.items() if name in given]
@@ -454,7 +457,9 @@ def list_query(params: Mapping[str, list[str]], listing: Listing) -> ListQuery:
         if "page_token" in first:
             raise bad_request("page_token can only be used with order=id(asc) and no offset")
     selection = selection_of(listing.kind, params)
-    return ListQuery(selection, limit, tuple(predicates), order, descending, offset, first.get("page_token"))
+    return ListQuery(
+        selection, limit, tuple(predicates), order, descending, offset, first.get("page_token"), wanted
+    )
 
 
 @dataclass(frozen=True)

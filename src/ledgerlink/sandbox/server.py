@@ -10,16 +10,19 @@ One uvicorn server, one port, the emulators mounted under prefixes::
     /xero/api/api.xro/2.0/...  Xero Accounting API (api.xero.com/api.xro/2.0)
     /xero/api/...          api.xero.com (connections)
 
-Fault injection (latency, 429, 5xx, response dropped after commit) is a middleware in front of
-all of them; rate limits, auth and error bodies are each emulator's own.
+Fault injection (latency, 429, 5xx, timeouts, token expiry, response dropped after commit; each
+by chance if asked) is a middleware in front of all of them; rate limits, auth and error bodies
+are each emulator's own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import uuid
 from collections.abc import MutableMapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import uvicorn
@@ -30,8 +33,9 @@ from starlette.routing import Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ledgerlink.sandbox.clio import ClioEmulator
+from ledgerlink.sandbox.demo_firm import XERO_ORG_TENANT_ID
 from ledgerlink.sandbox.oauth import build_clio_oauth_app, build_qbo_oauth_app
-from ledgerlink.sandbox.qbo import QboEmulator
+from ledgerlink.sandbox.qbo import QboEmulator, throttled
 from ledgerlink.sandbox.state import SandboxState
 from ledgerlink.sandbox.xero import XeroEmulator
 from ledgerlink.sandbox.xero_identity import (
@@ -66,6 +70,9 @@ class FaultMiddleware:
         if rule.kind == "latency":
             await asyncio.sleep(rule.latency_ms / 1000)
             await self.app(scope, receive, send)
+        elif rule.kind == "expire_tokens":
+            self.state.tokens.expire_all_access_tokens()
+            await self.app(scope, receive, send)
         elif rule.kind == "drop_after_commit":
 
             async def swallow(message: MutableMapping[str, Any]) -> None:  # the emulator's answer is lost
@@ -73,6 +80,8 @@ class FaultMiddleware:
 
             await self.app(scope, receive, swallow)
             await Response("Bad Gateway", status_code=502)(scope, receive, send)
+        elif rule.kind == "timeout":
+            await self._answer_too_late(scope, receive, send, rule.latency_ms)
         elif rule.kind == "401":
             # A token this host does not know: what another Clio region answers (reference/clio.md §4).
             await JSONResponse(
@@ -84,14 +93,53 @@ class FaultMiddleware:
                 status_code=401,
             )(scope, receive, send)
         elif rule.kind == "429":
-            response: Response = JSONResponse(
-                {"error": {"type": "RateLimited", "message": "Too Many Requests (injected)"}},
-                status_code=429,
-                headers={"Retry-After": "1"},
-            )
-            await response(scope, receive, send)
+            await rate_limited(request.url.path, rule.retry_after)(scope, receive, send)
         else:
             await Response("Service Unavailable (injected)", status_code=int(rule.kind))(scope, receive, send)
+
+    async def _answer_too_late(self, scope: Scope, receive: Receive, send: Send, hold_ms: int) -> None:
+        """Apply the request, then keep its answer until the client hangs up (or ``hold_ms`` pass)."""
+        answer: list[MutableMapping[str, Any]] = []
+
+        async def keep(message: MutableMapping[str, Any]) -> None:
+            answer.append(message)
+
+        await self.app(scope, receive, keep)
+
+        async def hung_up() -> None:
+            while (await receive())["type"] != "http.disconnect":
+                pass  # the rest of a body the emulator did not read
+
+        try:
+            await asyncio.wait_for(hung_up(), timeout=hold_ms / 1000 if hold_ms else HOLD_LIMIT)
+        except TimeoutError:
+            for message in answer:  # the client was still waiting: it gets the answer, late
+                await send(message)
+
+
+# How long a "timeout" fault without its own latency holds an answer for a client that never hangs
+# up: longer than any read timeout a test sets, short enough that stopping the sandbox never waits long.
+HOLD_LIMIT = 5.0
+
+
+def rate_limited(path: str, retry_after: int) -> Response:
+    """An injected 429 in the shape of the service ``path`` belongs to, asking for ``retry_after`` s."""
+    headers = {"Retry-After": str(retry_after)}
+    if path.startswith("/xero/"):
+        # Xero's problem body, and the limit named (reference/xero.md §5); "minute": the per-minute one.
+        body: dict[str, Any] = {
+            "Title": "Too Many Requests",
+            "Status": 429,
+            "Detail": "Rate limit exceeded: minute",
+            "Instance": str(uuid.uuid4()),
+        }
+        headers["X-Rate-Limit-Problem"] = "minute"
+    elif path.startswith("/qbo/"):
+        body = {**throttled().envelope(), "time": datetime.now(UTC).isoformat(timespec="milliseconds")}
+    else:
+        message = f"Rate limit exceeded. Retry in {retry_after} seconds."
+        body = {"error": {"type": "RateLimited", "message": message}}
+    return JSONResponse(body, status_code=429, headers=headers)
 
 
 @dataclass(frozen=True)
@@ -151,6 +199,7 @@ class Sandbox:
 
             seed_demo_firm(self.clio, self.qbo)
             seed_xero_organisations(self.state)
+            self.xero.open_demo_books(XERO_ORG_TENANT_ID)  # the demo firm's chart (xero_demo)
         self._host = host
         self._port = port
         self._server: uvicorn.Server | None = None

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import json
+import random
 import re
 import secrets
 import threading
@@ -259,15 +260,30 @@ class TokenRegistry:
                 grant.access_expires_at = 0.0
 
 
-FaultKind = Literal["401", "429", "500", "503", "latency", "drop_after_commit"]
+FaultKind = Literal[
+    "401", "429", "500", "503", "latency", "drop_after_commit", "timeout", "expire_tokens"
+]  # fmt: skip
 
 
 @dataclass
 class FaultRule:
     """Inject a fault into matching requests. ``times`` counts down; -1 means forever.
 
-    ``drop_after_commit`` lets the emulator apply the request, then answers 502 as a gateway
-    that lost the response would: the write happened but the client cannot know.
+    - ``drop_after_commit`` lets the emulator apply the request, then answers 502 as a gateway
+      that lost the response would: the write happened but the client cannot know.
+    - ``timeout`` lets the emulator apply the request, then holds its answer until the client
+      gives up and hangs up (or ``latency_ms`` pass, if set, after which the answer is sent): the
+      write happened and the client saw a read timeout. Tests shorten the client's read timeout
+      rather than wait for the production one.
+    - ``429`` answers in the shape of the service the path belongs to, with ``Retry-After:
+      retry_after`` (Xero also names the limit: ``X-Rate-Limit-Problem: minute``).
+    - ``expire_tokens`` expires every access token (as if an hour had passed), then lets the
+      request through: it, and every request after it, meets the emulator's own 401.
+
+    ``probability`` < 1 hits only that share of the matching requests (drawn from the seeded
+    random generator of :class:`Faults`: the same seed and request order give the same faults);
+    a request the draw spares does not use up one of ``times``. ``after`` lets that many matching
+    requests through untouched before the rule starts to apply.
     """
 
     kind: FaultKind
@@ -275,15 +291,33 @@ class FaultRule:
     path: str = ".*"
     times: int = 1
     latency_ms: int = 0
+    probability: float = 1.0
+    after: int = 0
+    retry_after: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.probability <= 1.0:
+            raise ValueError(f"a fault's probability is between 0 and 1, not {self.probability}")
+        if self.after < 0 or self.retry_after < 0 or self.latency_ms < 0:
+            raise ValueError("after, retry_after and latency_ms cannot be negative")
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method in ("*", method.upper())) and re.search(self.path, path) is not None
 
 
 class Faults:
-    def __init__(self) -> None:
+    """The fault rules in force, tried in the order they were added; ``seed`` fixes every draw.
+
+    Each probabilistic rule draws on its own for each matching request, in rule order, so two
+    rules of 5% hit a little under 10% of requests together. Draws follow the order requests
+    arrive: a client that sends one request at a time sees the same faults run after run.
+    """
+
+    def __init__(self, seed: int | None = None) -> None:
         self._rules: list[FaultRule] = []
         self._lock = threading.Lock()
+        self._random = random.Random(seed)
+        self.injected: list[tuple[str, str, str]] = []  # (kind, method, path) of every fault applied
 
     def add(self, rule: FaultRule) -> None:
         with self._lock:
@@ -293,14 +327,26 @@ class Faults:
         with self._lock:
             self._rules.clear()
 
+    def reseed(self, seed: int) -> None:
+        """Start the random draws again from ``seed``."""
+        with self._lock:
+            self._random.seed(seed)
+
     def take(self, method: str, path: str) -> FaultRule | None:
-        """The first matching rule, consuming one of its uses."""
+        """The first matching rule that applies to this request, consuming one of its uses."""
         with self._lock:
             for rule in self._rules:
-                if rule.times != 0 and rule.matches(method, path):
-                    if rule.times > 0:
-                        rule.times -= 1
-                    return rule
+                if rule.times == 0 or not rule.matches(method, path):
+                    continue
+                if rule.after > 0:
+                    rule.after -= 1
+                    continue
+                if rule.probability < 1.0 and self._random.random() >= rule.probability:
+                    continue
+                if rule.times > 0:
+                    rule.times -= 1
+                self.injected.append((rule.kind, method.upper(), path))
+                return rule
         return None
 
 

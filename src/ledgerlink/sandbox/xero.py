@@ -243,6 +243,17 @@ class XeroEmulator:
             self._books[tenant_id] = books
             return books
 
+    def open_demo_books(self, tenant_id: str) -> Books:
+        """Open the demo organisation's books with the demo firm's chart (:mod:`.xero_demo`)."""
+        from ledgerlink.sandbox.xero_demo import demo_accounts
+
+        books = self.books(tenant_id)
+        with self._lock:
+            for account in demo_accounts():
+                if books.account_by_code(str(account["Code"])) is None:
+                    store_account(books, account)
+        return books
+
     def access_token(self, tenant_ids: list[str] | None = None, *, client_id: str = DEFAULT_APP) -> str:
         """Connect ``client_id`` to the organisations (all, by default) and mint an access token."""
         tenants = (

@@ -15,7 +15,10 @@ Assumptions the reference does not settle (the documents' rules are in :mod:`xer
   ContactNumbers are unique among all contacts, compared exactly.
 - A contact cannot be *created* ARCHIVED ("The status 'ARCHIVED' is not valid for contacts",
   §3) but an active one may be archived by POST (§2.1); an archived contact cannot be edited at
-  all through the API (§2.1 [2°]); the text for that is this emulator's:
+  through the API (§2.1 [2°]) except to restore it: a POST carrying ``ContactStatus: ACTIVE``
+  un-archives it (with whatever else the element changes), refused like any active contact when
+  another active contact holds its name (§2.1: "can only be restored if no other contact has the
+  name"). The text for any other edit is this emulator's:
   ``Archived contacts cannot be edited via the API.``
 - Texts the reference does not give (this emulator's own, stable for tests): a contact without
   a name ``The contact name must be specified.``; an unknown ContactID on POST
@@ -353,7 +356,8 @@ def write_contact(
     if current is not None and create_only:
         current = None  # PUT creates; a ContactID it carries is not looked up (reference §1)
         contact_id = None
-    if current is not None and current["ContactStatus"] == "ARCHIVED":
+    restoring = element.get("ContactStatus") == "ACTIVE"
+    if current is not None and current["ContactStatus"] == "ARCHIVED" and not restoring:
         raise Refusal(ARCHIVED_CONTACT_EDIT)
     candidate: dict[str, Any] = copy.deepcopy(current) if current else {"ContactStatus": "ACTIVE"}
     for key in CONTACT_WRITABLE:

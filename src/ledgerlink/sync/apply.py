@@ -11,6 +11,11 @@ the write's idempotency key and the marker on the remote record. Per write:
 - no answer (network) → every intent of the batch is *uncertain*: the next pass re-reads those
   records and finds what landed by its marker, so nothing is written twice.
 
+A create that a killed pass may already have made (an intent of its record left ``sent`` or
+``uncertain``) is first looked for by its marker (``Ledger.find_marked``) — payments, credit notes,
+their applications, trust postings and cheques; invoices are found by number when planned: one
+found is linked, never sent twice.
+
 Edits to Clio contacts (two-way contacts) are not ledger writes: they go to the source one by one.
 
 A record whose open error the bookkeeper parked (`ledgerlink skip`) is settled as ``parked``: never
@@ -25,6 +30,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from ledgerlink import failpoints
@@ -42,7 +48,18 @@ from ledgerlink.sync import tax
 from ledgerlink.sync.flows import contact_merge
 from ledgerlink.sync.flows import contacts as contact_flow
 from ledgerlink.sync.plan import WRITES, Action, Op, Tally
-from ledgerlink.sync.ports import InvoiceDraft, Ledger, LedgerWrite, Source, Written
+from ledgerlink.sync.ports import (
+    CreditApplicationDraft,
+    CreditNoteDraft,
+    InvoiceDraft,
+    Ledger,
+    LedgerWrite,
+    PaymentDraft,
+    Source,
+    TrustChequeDraft,
+    TrustPostingDraft,
+    Written,
+)
 
 log = logging.getLogger("ledgerlink.sync")
 
@@ -134,6 +151,8 @@ class Applier:
             elif action.op not in WRITES:
                 self._settle(action)
         writes = [a for a in actions if a.op in WRITES and not self._is_parked(a)]
+        if writes and not self.result.dry_run:
+            writes = self._adopt_landed(writes)
         if writes:
             self.on_plan(writes)
         for start in range(0, len(writes), BATCH_SIZE):
@@ -289,6 +308,60 @@ class Applier:
         self.store.resolve_error(self.conn, action.kind, action.source_id)
         return OUTCOME[action.op], None
 
+    def _adopt_landed(self, writes: Sequence[Action]) -> list[Action]:
+        """Link the creates a killed pass already made (found by marker); return the writes still to send.
+
+        A create may have landed under any write a killed pass left ``sent`` or ``uncertain`` for its
+        record (a create, or the link that was to adopt it): every such key is looked for, at one
+        query per kind and day, and only after such a crash. Those intents stay open for the engine
+        to close as superseded; the link is saved under a new, completed intent.
+        """
+        leftovers: dict[tuple[str, str], list[Intent]] = {}
+        for intent in self.store.open_intents(self.conn):
+            if intent.state in ("sent", "uncertain") and intent.op in (Op.CREATE.value, Op.LINK.value):
+                leftovers.setdefault((intent.kind, intent.source_id), []).append(intent)
+        wanted: dict[str, dict[str, date]] = {}
+        for action in writes:
+            day = _marked_day(action)
+            if action.op is Op.CREATE and day is not None:
+                for intent in leftovers.get((action.kind, action.source_id), ()):
+                    wanted.setdefault(action.kind, {})[intent.key] = day
+        found: dict[str, Written] = {}
+        for kind, keys in wanted.items():
+            try:
+                found.update(self.ledger.find_marked(kind, keys))
+            except ValueError:  # a ledger that cannot look this kind up by marker: as before, send
+                log.debug("%s cannot look up %s records by marker", self.ledger.title, kind)
+        if not found:
+            return list(writes)
+        rest: list[Action] = []
+        for action in writes:
+            mine = [i for i in leftovers.get((action.kind, action.source_id), ()) if i.key in found]
+            if action.op is not Op.CREATE or not mine:
+                rest.append(action)
+                continue
+            landed = found[mine[0].key]
+            log.info("%s: found in %s where a killed pass left it; linked", action.label, self.ledger.title)
+            fresh = self.store.begin_intent(self.conn, Op.LINK.value, action.kind, action.source_id, "")
+            same = mine[0].payload_hash == (action.content_hash or "")
+            self.store.complete_intent(
+                fresh.key,
+                landed.id,
+                link=LinkWrite(
+                    connection_id=self.conn,
+                    kind=action.kind,
+                    source_id=action.source_id,
+                    target_id=landed.id,
+                    # Changed in Clio since that pass: no hash, so the next pass updates the record.
+                    content_hash=(action.content_hash or "") if same else "",
+                    version_token=landed.version,
+                    snapshot=self.snapshot(action, landed),
+                ),
+            )
+            self.store.resolve_error(self.conn, action.kind, action.source_id)
+            self._done(action, OUTCOME[Op.LINK], None)
+        return rest
+
     # -- Clio write-backs ----------------------------------------------------------------------
 
     def _write_back(self, action: Action) -> tuple[str, RecordError | None]:
@@ -330,3 +403,18 @@ def _tax_mismatch(action: Action, written: Written) -> RecordError | None:
     if written.tax == draft.expected_tax:
         return None
     return tax.tax_mismatch_error(action.label, draft.expected_tax, written.tax)
+
+
+def _marked_day(action: Action) -> date | None:
+    """The date a record that carries a marker is written with (what a lookup needs); None: no lookup.
+
+    Invoices are found again by number, by their planner; every other ledger record by marker here.
+    """
+    draft = action.payload
+    if isinstance(draft, PaymentDraft):
+        return draft.payment.date
+    if isinstance(draft, CreditNoteDraft | CreditApplicationDraft):
+        return draft.credit.date
+    if isinstance(draft, TrustPostingDraft | TrustChequeDraft):
+        return draft.transaction.date
+    return None

@@ -78,6 +78,12 @@ LOCK_NAME = locks.PASS_LOCK
 # payroll. It records its outcomes in the PassResult and writes nothing in a dry run.
 SidePhase = Callable[[PassResult], None]
 LOCK_TTL_SECONDS = 15 * 60
+MAPPING_REMEDY = {
+    "qbo": "Create them in the ledger (Sales → Products and services) or fix the names in the [mapping] "
+    "section, then run again.",
+    "xero": "In Xero's chart of accounts give each account a code, keep it active and of a type that takes "
+    "sales (revenue), or fix the codes in the [mapping] section, then run again.",
+}
 
 
 @dataclass(frozen=True)
@@ -319,6 +325,7 @@ class SyncPass:
             credit_flow.CreditWorld(
                 links=self.store.links(self.conn, credit_flow.KIND),
                 item=self.config.mapping.credit_notes,
+                mapping_noun=self.ledger.mapping_noun,
                 **shared,
             ),
         )
@@ -499,6 +506,7 @@ class SyncPass:
             self.ledger.name_holders() if unlinked else {},
             display_name=self.ledger.display_name,
             ledger_title=self.ledger.title,
+            name_clash_help=self.ledger.name_clash_help,
         )
         return contact_merge.merge_actions(actions, contacts, links, edited, ledger_title=self.ledger.title)
 
@@ -535,6 +543,8 @@ class SyncPass:
             settings=settings,
             aggregate_taxes=self.config.sync.aggregate_line_item_taxes,
             versions=(changes.versions.get(invoice_flow.KIND, {}) if changes else {}),
+            ledger_title=self.ledger.title,
+            mapping_noun=self.ledger.mapping_noun,
         )
         return invoice_flow.plan_invoices(invoices, world)
 
@@ -546,10 +556,9 @@ class SyncPass:
         if missing:
             where = "; ".join(f"“{name}” (from {wanted[name]})" for name in sorted(missing))
             raise MappingMissingError(
-                f"These Products/Services named in {source} do not exist or are inactive in "
+                f"These {self.ledger.mapping_noun}s named in {source} do not exist or cannot be used in "
                 f"{self.ledger.title}: {where}.",
-                remedy="Create them in the ledger (Sales → Products and services) or fix the names in the "
-                "[mapping] section, then run again.",
+                remedy=MAPPING_REMEDY.get(self.ledger.provider, MAPPING_REMEDY["qbo"]),
             )
         account = self.config.mapping.payment_account
         if account and self.config.sync.payments and self.ledger.missing_accounts([account]):
@@ -557,7 +566,8 @@ class SyncPass:
                 f"The account “{account}” (mapping.payment_account in {source}) does not exist or is "
                 f"inactive in {self.ledger.title}.",
                 remedy="Create it in the chart of accounts or fix mapping.payment_account (leave it empty "
-                "for Undeposited Funds), then run again.",
+                + ("not to sync payments" if self.ledger.provider == "xero" else "for Undeposited Funds")
+                + "), then run again.",
             )
         if settings.computes_tax:
             problems = tax.check_tax_rates(

@@ -163,6 +163,20 @@ def _settle_open_intents(store: Store, connection_id: int, clio: ClioHardCosts) 
     return reread
 
 
+def _uncertain(
+    store: Store, connection_id: int, result: PassResult, action: Action, key: str, exc: Exception
+) -> tuple[str, RecordError | None]:
+    """No usable answer from Clio: the write may or may not have landed; the next pass finds out."""
+    store.mark_intent_uncertain(key, str(exc))
+    error = RecordError(
+        cause="network",
+        message=f"{action.label}: no answer from Clio: {exc}",
+        remedy="Nothing to do: the next pass checks whether the entry arrived and finishes it "
+        "without a duplicate.",
+    )
+    return "failed", _record(store, connection_id, result, action, error)
+
+
 def _apply(
     action: Action,
     clio: ClioHardCosts,
@@ -216,17 +230,14 @@ def _write(
             assert isinstance(action.payload, flow.HardCost)
             written_id = str(clio.create(action.payload).id)
     except TransportError as exc:
-        store.mark_intent_uncertain(intent.key, str(exc))
-        error = RecordError(
-            cause="network",
-            message=f"{action.label}: no answer from Clio: {exc}",
-            remedy="Nothing to do: the next pass checks whether the entry arrived and finishes it "
-            "without a duplicate.",
-        )
-        return "failed", _record(store, connection_id, result, action, error)
+        return _uncertain(store, connection_id, result, action, intent.key, exc)
     except ApiError as exc:
         if exc.exit_code == 3 and exc.status in (401, 403):
             raise
+        if action.op is Op.CREATE and exc.status is not None and exc.status >= 500:
+            # A server or gateway failure answers nothing about the write: it may have landed (a
+            # lost answer is a 502). Uncertain, so the next pass looks for it by its marker.
+            return _uncertain(store, connection_id, result, action, intent.key, exc)
         store.fail_intent(intent.key, str(exc))
         error = RecordError(
             cause="clio_refused",

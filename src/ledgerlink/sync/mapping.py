@@ -26,6 +26,10 @@ def _toml_key(name: str) -> str:
     return f'"{escaped}"'
 
 
+# Stands for the value to write in an example config line; the flows name it for the ledger.
+PLACEHOLDER = "<Product/Service name>"
+
+
 def item_for(line: InvoiceLine, mapping: MappingConfig) -> str | Unmapped:
     """The Product/Service name for ``line``, or why there is none."""
     if line.kind is LineKind.TIME:
@@ -51,7 +55,7 @@ def item_for(line: InvoiceLine, mapping: MappingConfig) -> str | Unmapped:
         if single:
             return single
         key = f"mapping.{line.kind.value}"
-        return Unmapped(f"{line.kind.value} lines", key, f'{line.kind.value} = "<Product/Service name>"')
+        return Unmapped(f"{line.kind.value} lines", key, f'{line.kind.value} = "{PLACEHOLDER}"')
     if line.category and line.category in per_category:
         return per_category[line.category]
     if default:
@@ -61,13 +65,13 @@ def item_for(line: InvoiceLine, mapping: MappingConfig) -> str | Unmapped:
         return Unmapped(
             f"{noun} “{line.category}”",
             key,
-            f'[mapping.{table}] {_toml_key(line.category)} = "<Product/Service name>"',
+            f'[mapping.{table}] {_toml_key(line.category)} = "{PLACEHOLDER}"',
         )
     default_key = "time_entries" if line.kind is LineKind.TIME else "expense_entries"
     return Unmapped(
         f"{line.kind.value} entries without a category",
         f"mapping.{default_key}",
-        f'{default_key} = "<Product/Service name>"',
+        f'{default_key} = "{PLACEHOLDER}"',
     )
 
 

@@ -273,9 +273,15 @@ class Source(Protocol):
 class Ledger(Protocol):
     """The accounting system: reads for matching, writes carrying an idempotency key."""
 
-    provider: str  # "qbo"
-    title: str  # "QuickBooks Online"
+    provider: str  # "qbo" | "xero"
+    title: str  # "QuickBooks Online" | "Xero"
     max_doc_number: int  # longest invoice number the ledger accepts
+    mapping_noun: str  # what a [mapping] value names there: "Product/Service" | "account code"
+
+    @property
+    def name_clash_help(self) -> str:
+        """The ledger's own way out of two customers with one name ("" if it has none)."""
+        ...
 
     def display_name(self, contact: Contact) -> str:
         """The name the ledger will show for this contact (after the ledger's own rules)."""
@@ -361,6 +367,27 @@ class Ledger(Protocol):
 def fold(name: str) -> str:
     """The key under which two names are 'the same' for matching: case- and space-insensitive."""
     return " ".join(name.casefold().split())
+
+
+# -- compound targets --------------------------------------------------------------------------
+# A Clio record some ledgers keep as several records (Xero: one payment per invoice paid, one
+# allocation per invoice credited) is linked to all of them: the link's target id is their ids
+# joined with COMPOUND_SEPARATOR, and its version token their version tokens joined alike.
+
+COMPOUND_SEPARATOR = ","
+
+
+def compound_target(parts: Sequence[str]) -> str:
+    """One target id (or version token) standing for several ledger records, in order."""
+    for part in parts:
+        if COMPOUND_SEPARATOR in part:
+            raise ValueError(f"a ledger id cannot hold {COMPOUND_SEPARATOR!r}: {part!r}")
+    return COMPOUND_SEPARATOR.join(parts)
+
+
+def target_parts(target_id: str) -> list[str]:
+    """The ledger ids a (possibly compound) target id stands for."""
+    return [part for part in target_id.split(COMPOUND_SEPARATOR) if part]
 
 
 class LinkView(Protocol):

@@ -19,6 +19,7 @@ from ledgerlink.sync.flows import payments as payment_flow
 from ledgerlink.sync.flows import payroll as payroll_flow
 from ledgerlink.sync.flows import trust as trust_flow
 from ledgerlink.sync.flows.hard_costs import KIND as HARD_COST_KIND
+from ledgerlink.sync.flows.spend_money import KIND as SPEND_MONEY_KIND
 from ledgerlink.sync.reading import blocker_of
 
 # Every kind of record an error can be about, in the order a pass syncs them.
@@ -32,6 +33,7 @@ KINDS: tuple[str, ...] = (
     *trust_flow.KINDS,
     *payroll_flow.KINDS,
     HARD_COST_KIND,
+    SPEND_MONEY_KIND,
 )
 # Trust postings are not parked: the trust guard lets a later disbursement through counting on the
 # earlier deposits being in the books, so a deposit left out could overdraw a client there.

@@ -4,6 +4,7 @@ notes, tax settings and trust ledgers as domain records, and contact edits writt
 from __future__ import annotations
 
 import logging
+from collections import Counter, deque
 from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -21,7 +22,7 @@ from ledgerlink.domain import (
     money,
 )
 from ledgerlink.errors import ConflictError, LedgerlinkError
-from ledgerlink.providers.clio.client import ClioClient
+from ledgerlink.providers.clio.client import IDS_PER_REQUEST, ClioClient
 from ledgerlink.providers.clio.hard_costs import ClioHardCosts
 from ledgerlink.providers.clio.timesheet import firm_user, time_entry_from_clio
 from ledgerlink.providers.clio.translate import (
@@ -38,7 +39,13 @@ from ledgerlink.providers.clio.translate import (
     trust_account_from_clio,
     trust_transaction_from_clio,
 )
-from ledgerlink.providers.clio.wire import ClioAllocation, ClioBill, ClioBillingSettings, ClioLineItem
+from ledgerlink.providers.clio.wire import (
+    ClioActivity,
+    ClioAllocation,
+    ClioBill,
+    ClioBillingSettings,
+    ClioLineItem,
+)
 from ledgerlink.sync.payroll_ports import FirmUser, TimeEntry
 
 log = logging.getLogger("ledgerlink.clio")
@@ -48,6 +55,10 @@ log = logging.getLogger("ledgerlink.clio")
 LINES_PER_BILL_UP_TO = 10
 # Lines are created with or after their bill; the margin covers clocks and time zones.
 SCAN_MARGIN = timedelta(days=1)
+# The activities behind many bills' lines are read this many at a time (rounded down to whole
+# requests), and each bill becomes an invoice as soon as its activities are read: a first sync of
+# a big firm never holds every activity (nor every line) of the firm at once.
+ACTIVITIES_AT_ONCE = 2000
 # Up to this many payments (credit memos) get an allocations request each to complete them; more
 # are completed by one paged read of every valid allocation.
 PARENTS_ONE_BY_ONE_UP_TO = 10
@@ -75,6 +86,11 @@ class ClioSource:
         self._client = client
         self._settings: ClioBillingSettings | None = None
         self._allocations: dict[datetime | None, tuple[list[ClioAllocation], set[str]]] = {}
+
+    @property
+    def client(self) -> ClioClient:
+        """The Clio client the reads go through (side phases share its rate limit)."""
+        return self._client
 
     def changed_contacts(self, since: datetime | None) -> list[Contact]:
         return [contact_from_clio(c) for c in self._client.contacts(updated_since=since)]
@@ -256,17 +272,56 @@ class ClioSource:
     # -- bills ----------------------------------------------------------------------------------
 
     def _invoices(self, bills: list[ClioBill]) -> list[Invoice]:
+        if not bills:  # an idle pass: no need to read the billing settings
+            return []
         settings = self._billing_settings()
         lines = self._lines(bills)
-        activity_ids = {line.activity.id for group in lines.values() for line in group if line.activity}
-        activities = {a.id: a for a in self._client.activities(activity_ids)}
-        invoices = []
+        invoices: list[Invoice] = []
+        activities: dict[int, ClioActivity] = {}
+        queued: list[int] = []  # activity ids still to read, in the order of their bills
+        asked: set[int] = set()  # activity ids read or queued
+        waiting: deque[tuple[ClioBill, list[int]]] = deque()  # bills not yet invoices, with their ids
+        # How many waiting bills need each activity and each bill's lines (freed when none does).
+        needed: Counter[int] = Counter()
+        bills_waiting = Counter(bill.id for bill in bills)
+
+        def read(ids: list[int]) -> None:
+            activities.update((a.id, a) for a in self._client.activities(ids))
+
+        def build(ready: int) -> None:
+            for _ in range(ready):
+                bill, ids = waiting.popleft()
+                try:
+                    invoices.append(invoice_from_clio(bill, lines[bill.id], activities, settings))
+                except LedgerlinkError as exc:
+                    # Not an invoice ledgerlink can write (e.g. a bill state Clio added later): say so, go on.
+                    log.warning("skipping Clio bill %s: %s", bill.number, exc.message)
+                needed.subtract(ids)
+                bills_waiting[bill.id] -= 1
+                for activity_id in ids:
+                    if needed[activity_id] <= 0:  # read again should a later bill name it
+                        activities.pop(activity_id, None)
+                        asked.discard(activity_id)
+                if bills_waiting[bill.id] <= 0:
+                    del lines[bill.id]
+
         for bill in bills:
-            try:
-                invoices.append(invoice_from_clio(bill, lines[bill.id], activities, settings))
-            except LedgerlinkError as exc:
-                # Not an invoice ledgerlink can write (e.g. a bill state Clio added later): say so, go on.
-                log.warning("skipping Clio bill %s: %s", bill.number, exc.message)
+            ids = list(dict.fromkeys(line.activity.id for line in lines[bill.id] if line.activity))
+            queued += [i for i in ids if i not in asked]
+            asked.update(ids)
+            waiting.append((bill, ids))
+            needed.update(ids)
+            if len(queued) >= ACTIVITIES_AT_ONCE:
+                # Whole requests only (the client reads IDS_PER_REQUEST ids a request), so reading in
+                # rounds costs no request more than reading every id at once.
+                whole = len(queued) // IDS_PER_REQUEST * IDS_PER_REQUEST
+                read(queued[:whole])
+                queued = queued[whole:]
+                pending = set(queued)
+                build(next((n for n, (_, i) in enumerate(waiting) if pending.intersection(i)), len(waiting)))
+        if queued:
+            read(queued)
+        build(len(waiting))
         return invoices
 
     def _lines(self, bills: Sequence[ClioBill]) -> dict[int, list[ClioLineItem]]:

@@ -87,6 +87,8 @@ class QboLedger:
     provider = "qbo"
     title = "QuickBooks Online"
     max_doc_number = translate.MAX_DOC_NUMBER
+    mapping_noun = "Product/Service"
+    name_clash_help = ""
 
     def __init__(self, client: QboClient, *, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._client = client

@@ -2,7 +2,8 @@
 
 ``connections`` lists and disconnects organisations; ``client`` is the typed Accounting API of one
 organisation (``wire`` its records, ``limiter`` the per-organisation limits); both map errors with
-:func:`map_error`.
+:func:`map_error`. ``ledger`` is Xero as the sync's Ledger (:class:`XeroLedger`), ``translate`` its
+pure body-building.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ledgerlink.providers.xero.connections import (
     remove_connection,
 )
 from ledgerlink.providers.xero.errors import DailyLimitReached, map_error
+from ledgerlink.providers.xero.ledger import XeroLedger
 from ledgerlink.providers.xero.limiter import XeroLimiter
 from ledgerlink.providers.xero.wire import (
     XeroAccount,
@@ -46,6 +48,7 @@ __all__ = [
     "XeroContact",
     "XeroCreditNote",
     "XeroInvoice",
+    "XeroLedger",
     "XeroLimiter",
     "XeroLineItem",
     "XeroOrganisation",

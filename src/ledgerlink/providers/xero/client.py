@@ -332,6 +332,29 @@ class XeroClient:
         (outcome,) = self._write("PUT", "Allocations", [allocation], XeroAllocation, key=key, path=path)
         return outcome
 
+    def post_credit_notes(
+        self, credit_notes: Sequence[XeroCreditNote], *, key: str
+    ) -> list[ElementOutcome[XeroCreditNote]]:
+        """Update credit notes that carry a CreditNoteID (e.g. ``Status: VOIDED``), create the others."""
+        return self._write("POST", "CreditNotes", credit_notes, XeroCreditNote, key=key, lines=_credit_lines)
+
+    def credit_note(self, credit_note_id: str) -> XeroCreditNote | None:
+        """One credit note with its lines and allocations (``GET /CreditNotes/{id}``); None if unknown."""
+        path = f"/CreditNotes/{quote(credit_note_id, safe='')}"
+        found = _records(self._get(path, {"unitdp": "4"}), "CreditNotes", XeroCreditNote)
+        return found[0] if found else None
+
+    def delete_allocation(self, credit_note_id: str, allocation_id: str) -> XeroAllocation:
+        """Take an allocation off a credit note (``DELETE /CreditNotes/{id}/Allocations/{id}``, §2.5)."""
+        path = f"/CreditNotes/{quote(credit_note_id, safe='')}/Allocations/{quote(allocation_id, safe='')}"
+        with self.limiter.in_flight():
+            # A DELETE of one id is idempotent by nature: a repeat meets "could not be found".
+            response = self.transport.request("DELETE", path, idempotent=True)
+        found = _records(_json(response), "Allocations", XeroAllocation)
+        if len(found) != 1:
+            raise ApiError(f"Xero answered the deletion of allocation {allocation_id} without it", status=200)
+        return found[0]
+
     def put_bank_transactions(
         self, transactions: Sequence[XeroBankTransaction], *, key: str
     ) -> list[ElementOutcome[XeroBankTransaction]]:

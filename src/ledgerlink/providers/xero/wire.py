@@ -209,6 +209,8 @@ class XeroContact(XeroModel):
     last_name: str | None = Field(None, alias="LastName")
     email_address: str | None = Field(None, alias="EmailAddress")
     tax_number: str | None = Field(None, alias="TaxNumber")
+    phones: list[dict[str, Any]] | None = Field(None, alias="Phones")
+    addresses: list[dict[str, Any]] | None = Field(None, alias="Addresses")
     default_currency: str | None = Field(None, alias="DefaultCurrency")
     merged_to_contact_id: str | None = Field(None, alias="MergedToContactID")
     is_customer: bool | None = Field(None, alias="IsCustomer")

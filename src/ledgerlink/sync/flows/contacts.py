@@ -66,8 +66,12 @@ def plan_contacts(
     *,
     display_name: Callable[[Contact], str],
     ledger_title: str,
+    name_clash_help: str = "",
 ) -> list[Action]:
-    """Decide, for each contact that needs to be in the ledger, create / update / link / skip / fail."""
+    """Decide, for each contact that needs to be in the ledger, create / update / link / skip / fail.
+
+    ``name_clash_help``: the ledger's own way out of a name held by another customer, if it has one.
+    """
     by_name: dict[str, list[LedgerCustomer]] = {}
     for customer in customers:
         by_name.setdefault(customer_key(customer), []).append(customer)
@@ -117,6 +121,7 @@ def plan_contacts(
                 name_holders,
                 display_name(contact),
                 ledger_title,
+                name_clash_help,
             )
         )
     return actions
@@ -132,6 +137,7 @@ def _plan_unlinked(
     name_holders: Mapping[str, str],
     name: str,
     ledger_title: str,
+    name_clash_help: str = "",
 ) -> Action:
     key = fold(name)
     holder = name_holders.get(key)
@@ -176,7 +182,7 @@ def _plan_unlinked(
                     message=f"A {ledger_title} customer named “{name}” exists with e-mail {candidate.email}, "
                     f"but the Clio contact's e-mail is {contact.email}.",
                     remedy="If they are the same client, make the e-mails match in Clio or the ledger; "
-                    "if not, rename one of them.",
+                    "if not, rename one of them" + (f", {name_clash_help}" if name_clash_help else "") + ".",
                 ),
             )
         claimed.add(candidate.id)

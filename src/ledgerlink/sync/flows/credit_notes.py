@@ -41,7 +41,8 @@ class CreditWorld(SettlingWorld):
     """What planning a credit note needs besides the credit."""
 
     links: Mapping[str, LinkView]  # credit notes already in the ledger
-    item: str  # mapping.credit_notes: the Product/Service credit notes are posted to
+    item: str  # mapping.credit_notes: the Product/Service (Xero: account code) credit notes are posted to
+    mapping_noun: str = "Product/Service"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,8 +112,8 @@ def _plan_credit(credit: CreditNote, world: CreditWorld) -> Action:
             label,
             error=RecordError(
                 cause="unmapped",
-                message="No Product/Service is mapped for credit notes (mapping.credit_notes).",
-                remedy='Add to the config: credit_notes = "<Product/Service name>" in the [mapping] section '
+                message=f"No {world.mapping_noun} is mapped for credit notes (mapping.credit_notes).",
+                remedy=f'Add to the config: credit_notes = "<{world.mapping_noun}>" in the [mapping] section '
                 "— then run sync again.",
                 retryable=False,
             ),

@@ -31,13 +31,14 @@ from ledgerlink.domain import BillState, Invoice, InvoiceLine
 from ledgerlink.errors import RecordError
 from ledgerlink.sync import tax as sales_tax
 from ledgerlink.sync.flows.payments import linked_action
-from ledgerlink.sync.mapping import Unmapped, item_for
+from ledgerlink.sync.mapping import PLACEHOLDER, Unmapped, item_for
 from ledgerlink.sync.plan import Action, Op, content_hash
 from ledgerlink.sync.ports import InvoiceDraft, LedgerInvoice, LedgerSettings, LinkView, MappedLine
 from ledgerlink.sync.tax import TaxTreatment
 
 KIND = "invoice"
 LEDGER_TITLE = "QuickBooks Online"
+MAPPING_NOUN = "Product/Service"
 US_TAX = TaxTreatment()
 # What a link to a voided invoice holds as its hash: a voided bill is voided once, not every pass.
 VOIDED_HASH = content_hash({"state": BillState.VOID})
@@ -73,6 +74,7 @@ def draft_invoice(
     max_number: int,
     tax: TaxTreatment = US_TAX,
     ledger_title: str = LEDGER_TITLE,
+    mapping_noun: str = MAPPING_NOUN,
 ) -> InvoiceDraft | RecordError:
     """Map every line of a bill, check its number and total; a draft ready to write, or why not."""
     if len(invoice.number) > max_number:
@@ -86,7 +88,7 @@ def draft_invoice(
     if tax.computes_tax:
         return _draft_with_tax_codes(invoice, customer_id, mapping, tax, ledger_title)
     lines = sales_tax.us_tax_lines(invoice, aggregate=tax.aggregate_line_item_taxes)
-    mapped = _map_lines(lines, mapping)
+    mapped = _map_lines(lines, mapping, mapping_noun)
     if isinstance(mapped, RecordError):
         return mapped
     problem = _ties_out(invoice, _sum(m.line.amount for m in mapped))
@@ -112,7 +114,9 @@ def _draft_with_tax_codes(
     return InvoiceDraft(invoice, customer_id, coded, expected_tax=invoice.total_tax)
 
 
-def _map_lines(lines: Sequence[InvoiceLine], mapping: MappingConfig) -> list[MappedLine] | RecordError:
+def _map_lines(
+    lines: Sequence[InvoiceLine], mapping: MappingConfig, noun: str = MAPPING_NOUN
+) -> list[MappedLine] | RecordError:
     mapped: list[MappedLine] = []
     unmapped: list[Unmapped] = []
     for line in lines:
@@ -126,8 +130,10 @@ def _map_lines(lines: Sequence[InvoiceLine], mapping: MappingConfig) -> list[Map
         whats = ", ".join(u.what for u in unmapped)
         return RecordError(
             cause="unmapped_category",
-            message=f"No Product/Service is mapped for {whats}.",
-            remedy="Add to the config: " + "; ".join(u.example for u in unmapped) + " — then run sync again.",
+            message=f"No {noun} is mapped for {whats}.",
+            remedy="Add to the config: "
+            + "; ".join(u.example.replace(PLACEHOLDER, f"<{noun}>") for u in unmapped)
+            + " — then run sync again.",
             retryable=False,
         )
     return mapped
@@ -200,6 +206,7 @@ class InvoiceWorld:
     # The ledger's change feed for invoices: ledger id -> version now, None when deleted; absent = unchanged.
     versions: Mapping[str, str | None] = field(default_factory=dict)
     ledger_title: str = LEDGER_TITLE
+    mapping_noun: str = MAPPING_NOUN  # what a [mapping] value names in the ledger
 
     @property
     def tax(self) -> TaxTreatment:
@@ -329,6 +336,7 @@ def _plan_one(invoice: Invoice, world: InvoiceWorld) -> Action:
         max_number=world.max_number,
         tax=world.tax,
         ledger_title=world.ledger_title,
+        mapping_noun=world.mapping_noun,
     )
     if isinstance(draft, RecordError):
         return Action(Op.FAIL, KIND, invoice.source_id, label, error=draft)

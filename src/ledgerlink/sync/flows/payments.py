@@ -35,7 +35,7 @@ from typing import Any
 from ledgerlink.domain import Application, Payment
 from ledgerlink.errors import RecordError
 from ledgerlink.sync.plan import Action, Op, content_hash
-from ledgerlink.sync.ports import LinkView, PaymentDraft, Settlement
+from ledgerlink.sync.ports import LinkView, PaymentDraft, Settlement, compound_target, target_parts
 
 KIND = "payment"
 LEDGER_TITLE = "QuickBooks Online"
@@ -159,7 +159,7 @@ def voided_action(
     """A record voided in Clio: delete its ledger record, if there is one left."""
     if link is None:
         return Action(Op.SKIP, kind, source_id, label, "voided in Clio before it was synced")
-    if link.target_id in versions and versions[link.target_id] is None:
+    if version_of(versions, link, _UNCHANGED) is None:
         return Action(
             Op.SKIP,
             kind,
@@ -239,7 +239,7 @@ def linked_action(
     noun: str,
 ) -> Action:
     """A record already in the ledger: restore Clio's version over ledger edits, re-create if deleted."""
-    version = versions.get(link.target_id, _UNCHANGED)
+    version = version_of(versions, link, _UNCHANGED)
     if version is None:
         return Action(
             Op.CREATE,
@@ -275,3 +275,26 @@ def linked_action(
             notice=f"was edited in {ledger_title}; overwritten with Clio's {noun}",
         )
     return Action(Op.SKIP, kind, source_id, label, "unchanged", target_id=link.target_id, content_hash=digest)
+
+
+def version_of(versions: Mapping[str, str | None], link: LinkView, unchanged: Any) -> Any:
+    """The linked record's version in the change feed: ``unchanged`` when the feed does not mention it.
+
+    A compound target (several ledger records, see :func:`ledgerlink.sync.ports.target_parts`) is
+    deleted when every part is; otherwise its version is the parts' versions joined, the stored
+    token's part standing in for each part the feed does not mention and "-" for a deleted part,
+    so a change to any part (its deletion included) makes it differ: an update then replaces the
+    parts left, where a re-creation would post them twice.
+    """
+    parts = target_parts(link.target_id)
+    if len(parts) <= 1:
+        return versions.get(link.target_id, unchanged)
+    if not any(part in versions for part in parts):
+        return unchanged
+    if all(part in versions and versions[part] is None for part in parts):
+        return None
+    stored = target_parts(link.version_token or "")
+    if len(stored) != len(parts):
+        stored = [""] * len(parts)
+    now = [versions[part] if part in versions else stored[i] for i, part in enumerate(parts)]
+    return compound_target([version if version is not None else "-" for version in now])
