@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -112,7 +112,8 @@ def xero_config(box: Sandbox, workdir: Path) -> str:
     )
     hard_costs = (
         "[xero.hard_costs]\nenabled = true\nstart_date = 2026-01-01\n"
-        f'bank_account = "{XERO_DEMO_HARD_COST_BANK}"\nexpense_account = "{XERO_DEMO_HARD_COST_EXPENSE}"\n\n[sync]'
+        f'bank_account = "{XERO_DEMO_HARD_COST_BANK}"\n'
+        f'expense_account = "{XERO_DEMO_HARD_COST_EXPENSE}"\n\n[sync]'
     )
     codes = XERO_DEMO_MAPPING
     return re.sub(r"^\[sync\]$", hard_costs, head, flags=re.M) + (
@@ -126,7 +127,7 @@ def xero_config(box: Sandbox, workdir: Path) -> str:
     )
 
 
-def _demo_org(tenants: list[XeroTenant]) -> XeroTenant:
+def _demo_org(tenants: Sequence[XeroTenant]) -> XeroTenant:
     return next(t for t in tenants if t.tenant_id == TENANT)
 
 
@@ -199,7 +200,9 @@ def _new_work(crash: XeroCrashFirm) -> None:
     crash.payments["dana two"] = _paid(clio.record_payment(crash.bills["dana two"]["id"]))
     crash.credits["mina"] = int(
         clio.add_credit_memo(
-            crash.clients["Mina Sato"], {crash.bills["mina one"]["id"]: Decimal("75.00")}, description="Discount"
+            crash.clients["Mina Sato"],
+            {crash.bills["mina one"]["id"]: Decimal("75.00")},
+            description="Discount",
         )
     )
     crash.hard_cost("Omar Haddad", "33.00", "Process server")
@@ -226,7 +229,9 @@ def _changes(crash: XeroCrashFirm) -> None:
 def _ordinary_day(crash: XeroCrashFirm) -> None:
     """A bill for one client in turn, paid at once every other day."""
     name = sorted(crash.clients)[crash.days % len(crash.clients)]
-    bill = crash.firm.bill(crash.clients[name], hours=(f"{crash.days % 4 + 1}.25",), number=str(5200 + crash.days))
+    bill = crash.firm.bill(
+        crash.clients[name], hours=(f"{crash.days % 4 + 1}.25",), number=str(5200 + crash.days)
+    )
     crash.bills[f"day {crash.days}"] = bill
     if crash.days % 2:
         crash.payments[f"day {crash.days}"] = _paid(crash.sandbox.clio.record_payment(bill["id"]))
@@ -314,16 +319,16 @@ def _payments_once(links: Mapping[str, Mapping[str, str]], payments: list[dict[s
     return problems
 
 
-def _links_live(links: Mapping[str, Mapping[str, str]], rows: Mapping[str, list[dict[str, Any]]]) -> list[str]:
+def _links_live(
+    links: Mapping[str, Mapping[str, str]], rows: Mapping[str, list[dict[str, Any]]]
+) -> list[str]:
     problems = []
     for kind, collection in LINKED.items():
         key = {"Contacts": "ContactID"}.get(collection, collection[:-1] + "ID")
         if collection == "BankTransactions":
             key = "BankTransactionID"
         live = {str(r[key]) for r in rows[collection] if _alive(r) and r.get("ContactStatus") != "ARCHIVED"}
-        dead = {
-            s: t for s, t in links[kind].items() if not set(t.split(COMPOUND_SEPARATOR)) <= live
-        }
+        dead = {s: t for s, t in links[kind].items() if not set(t.split(COMPOUND_SEPARATOR)) <= live}
         if dead:
             problems.append(f"{kind} links to records that are not live: {dead}")
     allocations = {
@@ -356,8 +361,6 @@ def _amounts_due(crash: XeroCrashFirm, invoices: list[dict[str, Any]]) -> list[s
                 f"{name} ({bill['number']}): Xero AmountDue {invoice['AmountDue']} ≠ Clio {bill['balance']}"
             )
     return problems
-
-
 
 
 def open_xero_intents(crash: XeroCrashFirm) -> list[str]:

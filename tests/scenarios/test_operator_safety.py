@@ -155,6 +155,7 @@ def _wait_for_lock(firm: Firm, process: subprocess.Popen[str]) -> str:
 def test_a_second_pass_exits_3_while_one_runs_and_takes_over_once_the_holder_is_killed(firm: Firm) -> None:
     slow = firm.config_path.read_text().replace("requests_per_second = 1000", "requests_per_second = 10")
     firm.config_path.write_text(slow)
+    firm.sandbox.state.settings.latency_ms = 40  # the first pass must still be running when the second starts
     first = subprocess.Popen(
         [sys.executable, "-m", "ledgerlink", "--config", str(firm.config_path), "sync", "--once"],
         stdout=subprocess.PIPE,
@@ -172,6 +173,7 @@ def test_a_second_pass_exits_3_while_one_runs_and_takes_over_once_the_holder_is_
     finally:
         first.send_signal(signal.SIGKILL)
         first.communicate(timeout=30)
+        firm.sandbox.state.settings.latency_ms = 0
 
     with firm.workspace() as workspace:
         assert workspace.store.lock_owner(LOCK_NAME) == owner  # a killed pass cannot let go

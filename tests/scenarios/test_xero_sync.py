@@ -328,3 +328,26 @@ def test_hard_costs_become_spend_money_in_the_full_pass(sandbox: Sandbox, tmp_pa
     before = len(sandbox.state.writes_received())
     _sync(firm)
     assert sandbox.state.writes_received()[before:] == []
+
+
+def test_an_e_mail_edited_in_xero_reaches_the_clio_contact_and_a_clio_edit_reaches_xero(xero: Firm) -> None:
+    from ledgerlink.providers.xero.wire import XeroContact
+
+    _sync(xero)
+    clio_id, contact_id = sorted(links(xero, "contact").items())[0]
+    xero.sandbox.state.clock.advance(5)
+    with xero.workspace() as workspace, workspace.xero_client(TENANT) as client:
+        [outcome] = client.post_contacts(
+            [XeroContact(ContactID=contact_id, EmailAddress="new.address@example.org")], key="bookkeeper-edit"
+        )
+        assert outcome.ok
+    _sync(xero)
+    assert (
+        xero.sandbox.clio.get("contact", int(clio_id))["primary_email_address"] == "new.address@example.org"
+    )
+
+    xero.sandbox.clio.update_contact(
+        int(clio_id), email_addresses=[{"name": "Work", "address": "from.clio@example.org", "primary": True}]
+    )
+    _sync(xero)
+    assert xero_get(xero, "Contacts", contact_id)["EmailAddress"] == "from.clio@example.org"

@@ -6,7 +6,7 @@ the ORM models and the Alembic migrations are its private business.
     models.py      the tables (SQLAlchemy 2); migrations/ builds and changes them (Alembic)
     database.py    the engine for a URL (SQLite pragmas) and ``migrate``
     records.py     the frozen records handed out, and the store's errors
-    repository.py  ``Store``: every read and write, each its own transaction
+    repository.py  ``Store``: every read and write, each its own transaction unless grouped
 """
 
 from __future__ import annotations
@@ -20,12 +20,14 @@ from ledgerlink.store.database import (
 )
 from ledgerlink.store.models import IntentOp, IntentState, Provider, RunStatus
 from ledgerlink.store.records import (
+    Completion,
     Connection,
     Intent,
     IntentStateError,
     Link,
     LinkConflictError,
     LinkWrite,
+    PlannedWrite,
     Run,
     StoreError,
     SyncError,
@@ -34,6 +36,7 @@ from ledgerlink.store.repository import Clock, Counts, Store, utc_now
 
 __all__ = [
     "Clock",
+    "Completion",
     "Connection",
     "Counts",
     "Intent",
@@ -43,6 +46,7 @@ __all__ = [
     "Link",
     "LinkConflictError",
     "LinkWrite",
+    "PlannedWrite",
     "Provider",
     "Run",
     "RunStatus",

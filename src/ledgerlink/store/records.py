@@ -96,6 +96,25 @@ class LinkWrite:
 
 
 @dataclass(frozen=True, slots=True)
+class PlannedWrite:
+    """A write about to leave for the ledger, for ``Store.send_intents``: what its intent records."""
+
+    op: str
+    kind: str
+    source_id: str
+    payload_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """A write the ledger carried out, for ``Store.complete_intents``: its intent, remote id and link."""
+
+    key: str
+    remote_id: str
+    link: LinkWrite | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Intent:
     """An outbound write; ``key`` is its idempotency key and remote marker."""
 

@@ -1,8 +1,13 @@
 """The store's one door: every read and write the sync engine makes.
 
 Each method is its own transaction and has committed before it returns, so a crash loses at most
-the call in flight. Methods hand back frozen records (``Connection``, ``Link``, ``Intent``,
-``SyncError``, ``Run``), never ORM rows, so nothing depends on a session staying open.
+the call in flight — unless the caller groups calls with ``Store.transaction()``: every call inside
+the block then shares one transaction, committed when the block ends (one commit, one fsync) or
+rolled back whole if it raises. The sync's batches use it, with the bulk methods ``send_intents``,
+``links_of``, ``complete_intents`` and ``resolve_errors``: one transaction records a batch's
+intents as sent before the ledger call, one records the answers after it. Methods hand back
+frozen records (``Connection``, ``Link``, ``Intent``, ``SyncError``, ``Run``), never ORM rows, so
+nothing depends on a session staying open.
 
 Assumptions
 -----------
@@ -38,6 +43,11 @@ Where the brief and DESIGN.md leave a choice open, this module decides as follow
 - Vocabulary arguments (provider, op, status) are typed ``str`` so callers can pass their own
   enums' values; they are checked at runtime against ``Provider``/``IntentOp``/``RunStatus``
   (``ValueError``) and again by CHECK constraints. The records returned carry the ``Literal`` types.
+- Grouped calls (``transaction()``): a store error raised inside rolls back everything the block
+  wrote, not just the failing call (a batch's answers are then lost as if the process had died
+  after the ledger call: its intents stay ``sent`` and the next pass resolves them by lookup).
+  ``record_error`` inside a block does not retry a concurrent insert (PostgreSQL): it raises.
+  The block belongs to its thread; other threads' calls keep their own transactions.
 - SQLite: every transaction starts with ``BEGIN IMMEDIATE`` so read-modify-write methods (upserts,
   the lock, the never-backwards cursor) are serialised between processes; ``busy_timeout`` makes the
   second writer wait instead of failing. ``sqlite://`` (in memory) shares one connection and is for
@@ -48,15 +58,17 @@ from __future__ import annotations
 
 import copy
 import socket
-from collections.abc import Callable, Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from uuid import uuid4
 
-from sqlalchemy import ColumnElement, Engine, delete, func, select
+from sqlalchemy import ColumnElement, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.util import identity_key
 
 from ledgerlink.errors import LockHeldError
 from ledgerlink.store.database import SQLITE_BUSY_TIMEOUT_MS, create_store_engine, migrate
@@ -66,6 +78,7 @@ from ledgerlink.store.models import (
     RUN_STATUSES,
     ConnectionRow,
     CursorRow,
+    IntentOp,
     IntentRow,
     IntentState,
     LinkRow,
@@ -74,12 +87,14 @@ from ledgerlink.store.models import (
     SyncErrorRow,
 )
 from ledgerlink.store.records import (
+    Completion,
     Connection,
     Intent,
     IntentStateError,
     Link,
     LinkConflictError,
     LinkWrite,
+    PlannedWrite,
     Run,
     StoreError,
     SyncError,
@@ -90,6 +105,7 @@ Clock = Callable[[], datetime]
 Counts = Mapping[str, Mapping[str, int]]
 
 OPEN_INTENT_STATES = ("planned", "sent", "uncertain")
+IN_LIST_CHUNK = 500  # ids per ``IN (...)``: well under every SQLite build's variable limit
 # Where an intent may go from each state (see Assumptions).
 INTENT_MOVES: dict[str, frozenset[str]] = {
     "planned": frozenset({"sent", "done", "failed", "uncertain"}),
@@ -135,6 +151,7 @@ class Store:
         self._engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._clock = clock
+        self._grouped = threading.local()  # .session: the open ``transaction()`` of this thread
 
     @classmethod
     def open(
@@ -164,7 +181,32 @@ class Store:
         self.close()
 
     @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group the store calls made inside the block into one transaction, committed at its end.
+
+        Nothing the block writes is durable before the block ends; an exception rolls all of it
+        back. A block inside another joins the outer one. Keep network calls out of the block:
+        on SQLite it holds the store's write lock.
+        """
+        if self._shared_session() is not None:
+            yield
+            return
+        with self._sessions.begin() as session:
+            self._grouped.session = session
+            try:
+                yield
+            finally:
+                self._grouped.session = None
+
+    def _shared_session(self) -> Session | None:
+        return cast(Session | None, getattr(self._grouped, "session", None))
+
+    @contextmanager
     def _transaction(self) -> Iterator[Session]:
+        shared = self._shared_session()
+        if shared is not None:
+            yield shared
+            return
         with self._sessions.begin() as session:
             yield session
 
@@ -269,6 +311,23 @@ class Store:
             rows = session.scalars(select(LinkRow).filter_by(connection_id=connection_id, kind=kind))
             return {row.source_id: to_record(Link, row) for row in rows}
 
+    def links_of(self, connection_id: int, records: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Link]:
+        """The links of several source records, by (kind, source id); records never synced are absent."""
+        wanted = _ids_by_kind(records)
+        found: dict[tuple[str, str], Link] = {}
+        if not wanted:
+            return found
+        with self._transaction() as session:
+            for kind, ids in wanted.items():
+                for chunk in _chunks(ids):
+                    rows = session.scalars(
+                        select(LinkRow)
+                        .filter_by(connection_id=connection_id, kind=kind)
+                        .where(LinkRow.source_id.in_(chunk))
+                    )
+                    found.update({(kind, row.source_id): to_record(Link, row) for row in rows})
+        return found
+
     def save_link(
         self,
         connection_id: int,
@@ -305,10 +364,7 @@ class Store:
     def _write_link(self, session: Session, write: LinkWrite, now: datetime) -> LinkRow:
         holder = self._link_row(session, write.connection_id, write.kind, target_id=write.target_id)
         if holder is not None and holder.source_id != write.source_id:
-            raise LinkConflictError(
-                f"{write.kind} {write.target_id} in the ledger is already linked to source {write.kind} "
-                f"{holder.source_id}; refusing to link source {write.kind} {write.source_id} to it as well"
-            )
+            raise link_conflict(write, holder.source_id)
         row = self._link_row(session, write.connection_id, write.kind, source_id=write.source_id)
         if row is None:
             row = LinkRow(
@@ -322,6 +378,75 @@ class Store:
         row.updated_at = now
         session.flush()
         return row
+
+    def _write_links(self, session: Session, writes: Sequence[LinkWrite], now: datetime) -> None:
+        """``_write_link`` (or the removal) of each link in order, the rows concerned read at once."""
+        if not writes:
+            return
+        by_source: dict[tuple[int, str, str], LinkRow] = {}
+        by_target: dict[tuple[int, str, str], str] = {}  # -> the source id that holds the target
+        fresh: dict[tuple[int, str, str], dict[str, Any]] = {}  # new links, inserted at once at the end
+        groups: dict[tuple[int, str], tuple[set[str], set[str]]] = {}
+        for write in writes:
+            sources, targets = groups.setdefault((write.connection_id, write.kind), (set(), set()))
+            sources.add(write.source_id)
+            targets.add(write.target_id)
+        for (connection_id, kind), (sources, targets) in groups.items():
+            for column, ids in ((LinkRow.source_id, sources), (LinkRow.target_id, targets)):
+                for chunk in _chunks(sorted(ids)):
+                    query = select(LinkRow).filter_by(connection_id=connection_id, kind=kind)
+                    for found in session.scalars(query.where(column.in_(chunk))):
+                        by_source[(connection_id, kind, found.source_id)] = found
+                        by_target[(connection_id, kind, found.target_id)] = found.source_id
+        for write in writes:
+            source = (write.connection_id, write.kind, write.source_id)
+            row = by_source.get(source)
+            new = fresh.get(source)
+            if write.remove:
+                if new is not None:
+                    del fresh[source]
+                    by_target.pop((write.connection_id, write.kind, new["target_id"]), None)
+                elif row is not None:
+                    session.delete(row)
+                    session.flush()  # a later write may take its target: the delete goes first
+                    del by_source[source]
+                    by_target.pop((write.connection_id, write.kind, row.target_id), None)
+                continue
+            target = (write.connection_id, write.kind, write.target_id)
+            holder = by_target.get(target)
+            if holder is not None and holder != write.source_id:
+                raise link_conflict(write, holder)
+            if row is None:
+                if new is not None:
+                    by_target.pop((write.connection_id, write.kind, new["target_id"]), None)
+                fresh[source] = {
+                    "connection_id": write.connection_id,
+                    "kind": write.kind,
+                    "source_id": write.source_id,
+                    "target_id": write.target_id,
+                    "content_hash": write.content_hash,
+                    "version_token": write.version_token,
+                    "snapshot": copy.deepcopy(write.snapshot),
+                    "created_at": new["created_at"] if new is not None else now,
+                    "updated_at": now,
+                }
+                by_target[target] = write.source_id
+                continue
+            moved = False
+            if row.target_id != write.target_id:
+                by_target.pop((write.connection_id, write.kind, row.target_id), None)
+                moved = True
+            row.target_id = write.target_id
+            row.content_hash = write.content_hash
+            row.version_token = write.version_token
+            row.snapshot = copy.deepcopy(write.snapshot)
+            row.updated_at = now
+            by_target[target] = write.source_id
+            if moved:
+                session.flush()  # frees its old target before a later write of the batch takes it
+        session.flush()
+        if fresh:
+            session.execute(insert(LinkRow), list(fresh.values()))
 
     # -- intents -----------------------------------------------------------------------------
 
@@ -346,6 +471,38 @@ class Store:
             session.add(row)
             session.flush()
             return to_record(Intent, row)
+
+    def send_intents(self, connection_id: int, writes: Sequence[PlannedWrite]) -> list[Intent]:
+        """Record a batch of writes about to leave, all ``sent`` at once, under fresh keys.
+
+        One transaction for the batch (or part of the caller's ``transaction()``): when it has
+        committed, every write of the batch is known to be possibly landed, so a crash during the
+        ledger call leaves intents the next pass resolves by lookup. Same as ``begin_intent`` then
+        ``mark_intent_sent`` for each, without the planned state in between.
+        """
+        for write in writes:
+            require_one_of(write.op, INTENT_OPS, "op")
+        now = self._now()
+        intents = [
+            Intent(
+                key=uuid4().hex,
+                connection_id=connection_id,
+                op=cast(IntentOp, write.op),
+                kind=write.kind,
+                source_id=write.source_id,
+                payload_hash=write.payload_hash,
+                state="sent",
+                remote_id=None,
+                error=None,
+                created_at=now,
+                updated_at=now,
+            )
+            for write in writes
+        ]
+        if intents:
+            with self._transaction() as session:
+                session.execute(insert(IntentRow), [_intent_values(intent) for intent in intents])
+        return intents
 
     def intent(self, key: str) -> Intent | None:
         """One intent by key, whatever its state."""
@@ -382,6 +539,46 @@ class Store:
             elif link is not None:
                 self._write_link(session, link, now)
 
+    def complete_intents(self, completions: Sequence[Completion]) -> None:
+        """``complete_intent`` for each, in order, in one transaction: all of them or none.
+
+        The same checks as one by one (an intent that cannot become done, a ledger record another
+        source holds) raise the same errors, and then nothing of the batch is saved.
+        """
+        if not completions:
+            return
+        now = self._now()
+        with self._transaction() as session:
+            keys = list(dict.fromkeys(c.key for c in completions))
+            states: dict[str, tuple[str, str]] = {}  # key -> (what it writes, its state)
+            columns = (IntentRow.key, IntentRow.op, IntentRow.kind, IntentRow.source_id, IntentRow.state)
+            for chunk in _chunks(keys):
+                for key, op, kind, source_id, state in session.execute(
+                    select(*columns).where(IntentRow.key.in_(chunk))
+                ):
+                    states[key] = (f"{op} {kind} {source_id}", state)
+            changes = []
+            for completion in completions:
+                if completion.key not in states:
+                    raise IntentStateError(f"there is no intent {completion.key} in the store")
+                what, state = states[completion.key]
+                _check_move(completion.key, what, state, "done")
+                states[completion.key] = (what, "done")
+                changes.append(
+                    {
+                        "key": completion.key,
+                        "state": "done",
+                        "remote_id": completion.remote_id,
+                        "updated_at": now,
+                    }
+                )
+            session.execute(update(IntentRow), changes)  # by primary key, one executemany
+            for key in keys:  # a row this session holds no longer says what the table does
+                held = session.identity_map.get(identity_key(IntentRow, key))
+                if held is not None:
+                    session.expire(held)
+            self._write_links(session, [c.link for c in completions if c.link is not None], now)
+
     def open_intents(self, connection_id: int) -> list[Intent]:
         """Intents a crash or timeout may have left unresolved (planned, sent, uncertain), oldest first."""
         with self._transaction() as session:
@@ -396,10 +593,7 @@ class Store:
         row = session.get(IntentRow, key)
         if row is None:
             raise IntentStateError(f"there is no intent {key} in the store")
-        if state not in INTENT_MOVES[row.state]:
-            raise IntentStateError(
-                f"intent {key} ({row.op} {row.kind} {row.source_id}) is {row.state}; it cannot become {state}"
-            )
+        _check_move(key, f"{row.op} {row.kind} {row.source_id}", row.state, state)
         row.state = state
         row.updated_at = self._now()
         return row
@@ -474,8 +668,8 @@ class Store:
                     session.flush()
                     return to_record(SyncError, row)
             except IntegrityError:
-                if attempt == 2:
-                    raise
+                if attempt == 2 or self._shared_session() is not None:
+                    raise  # inside a ``transaction()`` the failed insert spoilt the whole block
         raise AssertionError("unreachable")
 
     def resolve_error(self, connection_id: int, kind: str, source_id: str) -> None:
@@ -486,6 +680,26 @@ class Store:
             if row is not None:
                 row.resolved_at = now
                 row.retry_requested_at = None
+
+    def resolve_errors(self, connection_id: int, records: Iterable[tuple[str, str]]) -> None:
+        """``resolve_error`` for each (kind, source id), in one transaction."""
+        wanted = _ids_by_kind(records)
+        if not wanted:
+            return
+        now = self._now()
+        with self._transaction() as session:
+            for kind, ids in wanted.items():
+                for chunk in _chunks(ids):
+                    session.execute(
+                        update(SyncErrorRow)
+                        .where(
+                            SyncErrorRow.connection_id == connection_id,
+                            SyncErrorRow.kind == kind,
+                            SyncErrorRow.source_id.in_(chunk),
+                            SyncErrorRow.resolved_at.is_(None),
+                        )
+                        .values(resolved_at=now, retry_requested_at=None)
+                    )
 
     def open_errors(
         self, connection_id: int | None = None, kind: str | None = None, *, parked: bool | None = None
@@ -694,6 +908,38 @@ class Store:
     def _lock_row(self, name: str) -> LockRow | None:
         with self._transaction() as session:
             return session.get(LockRow, name)
+
+
+def link_conflict(write: LinkWrite, holder: str) -> LinkConflictError:
+    """The error for a link to a ledger record another source record (``holder``) holds."""
+    return LinkConflictError(
+        f"{write.kind} {write.target_id} in the ledger is already linked to source {write.kind} "
+        f"{holder}; refusing to link source {write.kind} {write.source_id} to it as well"
+    )
+
+
+def _check_move(key: str, what: str, current: str, state: IntentState) -> None:
+    """Refuse a move of an intent its state does not allow (see INTENT_MOVES)."""
+    if state not in INTENT_MOVES[current]:
+        raise IntentStateError(f"intent {key} ({what}) is {current}; it cannot become {state}")
+
+
+def _ids_by_kind(records: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """(kind, source id) pairs grouped as kind → source ids, each once, in first-seen order."""
+    grouped: dict[str, dict[str, None]] = {}
+    for kind, source_id in records:
+        grouped.setdefault(kind, {})[source_id] = None
+    return {kind: list(ids) for kind, ids in grouped.items()}
+
+
+def _chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(ids), IN_LIST_CHUNK):
+        yield ids[start : start + IN_LIST_CHUNK]
+
+
+def _intent_values(intent: Intent) -> dict[str, Any]:
+    """An intent record as the column values of its row."""
+    return {name: getattr(intent, name) for name in Intent.__slots__}
 
 
 # What a held lock means, in the words of the command that meets it.

@@ -2,9 +2,12 @@
 
 The engine plans; this module carries a plan out for one pass. Writes go to the ledger in batches
 (``BATCH_SIZE`` at most, QBO's ``/batch`` limit), each write under its own intent row whose key is
-the write's idempotency key and the marker on the remote record. Per write:
+the write's idempotency key and the marker on the remote record. A batch's intents are recorded
+``sent`` in one transaction that has committed before the ledger call, and its answers are recorded
+in one transaction after it (a crash in between leaves ``sent`` intents the next pass resolves by
+lookup). Per write:
 
-- the ledger answered with the record → the intent is done and the link saved, in one transaction
+- the ledger answered with the record → the intent is done and the link saved, together
   (a deleted record's link is forgotten instead);
 - the ledger refused it → the intent failed, the refusal is explained and recorded in
   ``sync_errors``; its neighbours in the batch are unaffected;
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -43,7 +47,7 @@ from ledgerlink.errors import (
     SystemicError,
     TransportError,
 )
-from ledgerlink.store import Intent, LinkWrite, Store
+from ledgerlink.store import Completion, Intent, LinkWrite, PlannedWrite, Store
 from ledgerlink.sync import tax
 from ledgerlink.sync.flows import contact_merge
 from ledgerlink.sync.flows import contacts as contact_flow
@@ -112,6 +116,34 @@ class PassResult:
         return "errors" if self.problems or self.warnings else "ok"
 
 
+def add_outcome(result: PassResult, action: Action, outcome: str, error: RecordError | None) -> bool:
+    """Count one record's outcome in the pass result; True when its notice was kept (worth a log line)."""
+    result.actions.append(action)
+    result.tally.add(action.kind, outcome)
+    if error is not None:
+        result.problems.append((action, error))
+    elif action.notice and outcome == OUTCOME[action.op]:
+        result.notices.append((action, action.notice))
+        return True
+    return False
+
+
+def save_error(store: Store, connection_id: int, action: Action, error: RecordError, *, run_id: int) -> None:
+    """Keep a record's failure in ``sync_errors`` (what `ledgerlink errors` lists)."""
+    store.record_error(
+        connection_id,
+        action.kind,
+        action.source_id,
+        label=action.label,
+        cause=error.cause,
+        message=error.message,
+        remedy=error.remedy,
+        retryable=error.retryable,
+        blocked_by=error.blocked_by,
+        run_id=run_id,
+    )
+
+
 class Applier:
     """Carries out actions for one pass of one connection, recording every outcome."""
 
@@ -144,12 +176,15 @@ class Applier:
 
     def apply(self, actions: Sequence[Action]) -> None:
         """Settle every non-write at once, then send the writes in batches; stop between batches."""
-        for action in actions:
-            if self._is_parked(action):
-                self.result.parked.append(action)
-                self._done(action, PARKED, None)
-            elif action.op not in WRITES:
-                self._settle(action)
+        self._forget_deleted(actions)
+        # One transaction for every skip, failure and blocked record the plan settles.
+        with nullcontext() if self.result.dry_run else self.store.transaction():
+            for action in actions:
+                if self._is_parked(action):
+                    self.result.parked.append(action)
+                    self._done(action, PARKED, None)
+                elif action.op not in WRITES:
+                    self._settle(action)
         writes = [a for a in actions if a.op in WRITES and not self._is_parked(a)]
         if writes and not self.result.dry_run:
             writes = self._adopt_landed(writes)
@@ -180,6 +215,39 @@ class Applier:
 
     # -- outcomes ------------------------------------------------------------------------------
 
+    def _forget_deleted(self, actions: Sequence[Action]) -> None:
+        """Forget the links of deletes a killed pass sent and the ledger carried out.
+
+        The killed pass never saw the answer, so the link stayed; this pass finds the ledger record
+        already gone and plans a skip, which would leave the link pointing at a deleted record for
+        ever. The leftover intent stays open for the engine to close as superseded; the link is
+        forgotten under a new, completed delete intent (as the killed pass would have done).
+        """
+        skips = {(a.kind, a.source_id): a for a in actions if a.op is Op.SKIP and a.target_id is not None}
+        if not skips or self.result.dry_run:
+            return
+        for intent in self.store.open_intents(self.conn):
+            action = skips.get((intent.kind, intent.source_id))
+            if action is None or intent.op != Op.DELETE.value or intent.state not in ("sent", "uncertain"):
+                continue
+            link = self.store.link(self.conn, action.kind, action.source_id)
+            if link is None or link.target_id != action.target_id:
+                continue
+            log.info("%s: deleted in %s by a killed pass; link forgotten", action.label, self.ledger.title)
+            fresh = self.store.begin_intent(self.conn, Op.DELETE.value, action.kind, action.source_id, "")
+            self.store.complete_intent(
+                fresh.key,
+                link.target_id,
+                link=LinkWrite(
+                    connection_id=self.conn,
+                    kind=action.kind,
+                    source_id=action.source_id,
+                    target_id=link.target_id,
+                    content_hash="",
+                    remove=True,
+                ),
+            )
+
     def _is_parked(self, action: Action) -> bool:
         return action.op is not Op.SKIP and (action.kind, action.source_id) in self.parked
 
@@ -194,40 +262,27 @@ class Applier:
         self._done(action, OUTCOME[action.op], error if action.op is not Op.SKIP else None)
 
     def _done(self, action: Action, outcome: str, error: RecordError | None) -> None:
-        self.result.actions.append(action)
-        self.result.tally.add(action.kind, outcome)
-        if error is not None:
-            self.result.problems.append((action, error))
-        elif action.notice and outcome == OUTCOME[action.op]:
-            self.result.notices.append((action, action.notice))
+        if add_outcome(self.result, action, outcome, error):
             log.info("%s: %s", action.label, action.notice)
         self.on_progress(action, outcome)
 
     def record(self, action: Action, error: RecordError) -> None:
-        self.store.record_error(
-            self.conn,
-            action.kind,
-            action.source_id,
-            label=action.label,
-            cause=error.cause,
-            message=error.message,
-            remedy=error.remedy,
-            retryable=error.retryable,
-            blocked_by=error.blocked_by,
-            run_id=self.result.run_id,
-        )
+        save_error(self.store, self.conn, action, error, run_id=self.result.run_id)
 
     # -- ledger writes -------------------------------------------------------------------------
 
     def _send(self, batch: Sequence[Action]) -> list[tuple[str, RecordError | None]]:
-        intents = [
-            self.store.begin_intent(self.conn, a.op.value, a.kind, a.source_id, a.content_hash or "")
-            for a in batch
-        ]
+        # One transaction before the call: every intent of the batch durable as sent (a crash from here
+        # on leaves them for the next pass to resolve by lookup), and the links read for versions.
+        with self.store.transaction():
+            intents = self.store.send_intents(
+                self.conn,
+                [PlannedWrite(a.op.value, a.kind, a.source_id, a.content_hash or "") for a in batch],
+            )
+            links = self.store.links_of(self.conn, [(a.kind, a.source_id) for a in batch])
         writes = []
         for action, intent in zip(batch, intents, strict=True):
-            self.store.mark_intent_sent(intent.key)
-            link = self.store.link(self.conn, action.kind, action.source_id)
+            link = links.get((action.kind, action.source_id))
             writes.append(
                 LedgerWrite(
                     op=action.op.value,
@@ -241,8 +296,9 @@ class Applier:
         try:
             answers = self.ledger.write(writes)
         except RateLimitedError as exc:
-            for intent in intents:
-                self.store.fail_intent(intent.key, str(exc))
+            with self.store.transaction():
+                for intent in intents:
+                    self.store.fail_intent(intent.key, str(exc))
             raise SystemicError(
                 f"{self.ledger.title} kept answering 'too many requests': {exc}",
                 remedy="The API's request budget is spent for now; run again later (cron will).",
@@ -250,18 +306,37 @@ class Applier:
         except ApiError as exc:
             if exc.status is not None and exc.status < 500:
                 # The whole call was refused (nothing was written): each record fails with the reason.
-                return [
-                    self._answered(action, intent.key, exc)
-                    for action, intent in zip(batch, intents, strict=True)
-                ]
+                return self._answered_all(batch, intents, [exc] * len(batch))
             return self._uncertain(batch, intents, exc)
         except TransportError as exc:
             return self._uncertain(batch, intents, exc)
         failpoints.hit("after_ledger_write")
-        return [
-            self._answered(action, intent.key, answer)
+        return self._answered_all(batch, intents, answers)
+
+    def _answered_all(
+        self, batch: Sequence[Action], intents: Sequence[Intent], answers: Sequence[Written | ApiError]
+    ) -> list[tuple[str, RecordError | None]]:
+        """Record a batch's answers in one transaction: intents done or failed, links, errors."""
+        completions: list[Completion] = []
+        refused: list[tuple[str, str]] = []
+        outcomes = [
+            self._answered(action, intent.key, answer, completions, refused)
             for action, intent, answer in zip(batch, intents, answers, strict=True)
         ]
+        with self.store.transaction():
+            self.store.complete_intents(completions)
+            for key, reason in refused:
+                self.store.fail_intent(key, reason)
+            resolved: list[tuple[str, str]] = []
+            for action, (_, error) in zip(batch, outcomes, strict=True):
+                if error is None:
+                    resolved.append((action.kind, action.source_id))
+                    continue
+                self.store.resolve_errors(self.conn, resolved)  # in the records' order, as one by one
+                resolved = []
+                self.record(action, error)
+            self.store.resolve_errors(self.conn, resolved)
+        return outcomes
 
     def _uncertain(
         self, batch: Sequence[Action], intents: Sequence[Intent], exc: LedgerlinkError
@@ -273,21 +348,29 @@ class Applier:
             remedy="Nothing to do: the next pass checks whether it arrived and finishes it without "
             "a duplicate.",
         )
-        for action, intent in zip(batch, intents, strict=True):
-            self.store.mark_intent_uncertain(intent.key, str(exc))
-            self.record(action, error)
+        with self.store.transaction():
+            for action, intent in zip(batch, intents, strict=True):
+                self.store.mark_intent_uncertain(intent.key, str(exc))
+                self.record(action, error)
         return [("failed", error)] * len(batch)
 
     def _answered(
-        self, action: Action, key: str, answer: Written | ApiError
+        self,
+        action: Action,
+        key: str,
+        answer: Written | ApiError,
+        completions: list[Completion],
+        refused: list[tuple[str, str]],
     ) -> tuple[str, RecordError | None]:
+        """One answer's outcome; its intent's fate joins ``completions`` or ``refused`` (key, reason).
+
+        The error to record comes back with a failed outcome; a settled record's error is resolved.
+        """
         if isinstance(answer, ApiError):
-            self.store.fail_intent(key, str(answer))
-            error = self.ledger.explain(answer, label=action.label)
-            self.record(action, error)
-            return "failed", error
+            refused.append((key, str(answer)))
+            return "failed", self.ledger.explain(answer, label=action.label)
         mismatch = _tax_mismatch(action, answer)
-        self.store.complete_intent(
+        completion = Completion(
             key,
             answer.id,
             link=LinkWrite(
@@ -302,10 +385,9 @@ class Applier:
                 remove=action.op is Op.DELETE,
             ),
         )
+        completions.append(completion)
         if mismatch is not None:
-            self.record(action, mismatch)
             return "failed", mismatch
-        self.store.resolve_error(self.conn, action.kind, action.source_id)
         return OUTCOME[action.op], None
 
     def _adopt_landed(self, writes: Sequence[Action]) -> list[Action]:

@@ -28,7 +28,7 @@ from ledgerlink.providers.clio.source import ClioSource
 from ledgerlink.providers.qbo.ledger import QboLedger
 from ledgerlink.providers.qbo.purchases import purchase_from_qbo
 from ledgerlink.store import LinkWrite, Store
-from ledgerlink.sync.apply import OUTCOME, PassResult
+from ledgerlink.sync.apply import OUTCOME, PassResult, save_error
 from ledgerlink.sync.flows import hard_costs as flow
 from ledgerlink.sync.plan import Action, Op
 
@@ -266,16 +266,5 @@ def _write(
 def _record(
     store: Store, connection_id: int, result: PassResult, action: Action, error: RecordError
 ) -> RecordError:
-    store.record_error(
-        connection_id,
-        action.kind,
-        action.source_id,
-        label=action.label,
-        cause=error.cause,
-        message=error.message,
-        remedy=error.remedy,
-        retryable=error.retryable,
-        blocked_by=error.blocked_by,
-        run_id=result.run_id,
-    )
+    save_error(store, connection_id, action, error, run_id=result.run_id)
     return error

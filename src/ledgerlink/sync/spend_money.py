@@ -59,7 +59,7 @@ from ledgerlink.providers.clio.disbursements import ClioDisbursements
 from ledgerlink.providers.xero.client import MAX_ELEMENTS_PER_WRITE, ElementOutcome, XeroClient
 from ledgerlink.providers.xero.wire import XeroAccount, XeroBankTransaction, XeroContact, XeroLineItem
 from ledgerlink.store import Intent, LinkWrite, Store
-from ledgerlink.sync.apply import OUTCOME, PARKED, PassResult
+from ledgerlink.sync.apply import OUTCOME, PARKED, PassResult, add_outcome, save_error
 from ledgerlink.sync.flows import spend_money as flow
 from ledgerlink.sync.plan import WRITES, Action, Op
 from ledgerlink.sync.ports import fold
@@ -317,26 +317,10 @@ class _Apply:
     # -- outcomes ------------------------------------------------------------------------------
 
     def _done(self, action: Action, outcome: str, error: RecordError | None) -> None:
-        self.result.actions.append(action)
-        self.result.tally.add(action.kind, outcome)
-        if error is not None:
-            self.result.problems.append((action, error))
-        elif action.notice and outcome == OUTCOME[action.op]:
-            self.result.notices.append((action, action.notice))
+        add_outcome(self.result, action, outcome, error)
 
     def _fail(self, action: Action, error: RecordError) -> None:
-        self.store.record_error(
-            self.conn,
-            action.kind,
-            action.source_id,
-            label=action.label,
-            cause=error.cause,
-            message=error.message,
-            remedy=error.remedy,
-            retryable=error.retryable,
-            blocked_by=error.blocked_by,
-            run_id=self.result.run_id,
-        )
+        save_error(self.store, self.conn, action, error, run_id=self.result.run_id)
         self.failed.add(action.source_id)
         self._done(action, OUTCOME[Op.FAIL], error)
 
