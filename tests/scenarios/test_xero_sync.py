@@ -351,3 +351,18 @@ def test_an_e_mail_edited_in_xero_reaches_the_clio_contact_and_a_clio_edit_reach
     )
     _sync(xero)
     assert xero_get(xero, "Contacts", contact_id)["EmailAddress"] == "from.clio@example.org"
+
+
+def test_without_appended_ids_a_contact_already_in_xero_with_the_same_e_mail_is_linked_not_doubled(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    firm = connect_firm(
+        sandbox, tmp_path / "x", target="xero", **{r"^\[xero\]$": "[xero]\nappend_contact_id = false"}
+    )
+    client = sandbox.clio.get("contact", int(_billed_contacts(sandbox)[0]))
+    email = next(e["address"] for e in client["email_addresses"] if e.get("primary"))
+    existing = sandbox.xero.add_contact(TENANT, Name=client["name"], EmailAddress=email)["ContactID"]
+    _sync(firm)
+    assert links(firm, "contact")[str(client["id"])] == existing
+    same_name = [c for c in records(sandbox, "Contacts") if c["Name"] == client["name"]]
+    assert len(same_name) == 1 and same_name[0]["ContactNumber"] == str(client["id"])

@@ -19,7 +19,8 @@ Assumptions:
 - Xero has one contact list (no vendor/employee lists holding names), so :meth:`name_holders` is
   empty; a name clash is Xero's "is already assigned to another contact", explained per record.
 - A contact's ``ContactNumber`` (API-only) is its Clio id. The contact "link" operation restores an
-  archived contact (``ContactStatus: ACTIVE``) and changes nothing else; an invoice to a contact
+  archived contact (``ContactStatus: ACTIVE``), writes the Clio id into ``ContactNumber`` and changes
+  nothing else; an invoice to a contact
   archived later is Xero's archived-contact refusal, explained (never silently re-activated).
 - Lines may post to any ACTIVE account with a code except banks and the receivables/payables
   system accounts (Xero refuses those on sales documents); payments need a BANK account or one
@@ -323,23 +324,27 @@ class XeroLedger:
         self._fill(group, self._client.post_contacts(records, key=_group_key(group)), _contact_written)
 
     def _contact_link(self, group: list[_Slot]) -> None:
-        """Adopt existing contacts: archived ones are restored (ContactStatus ACTIVE), nothing else."""
+        """Adopt existing contacts: archived ones are restored (ContactStatus ACTIVE) and each gets its
+        Clio id in ContactNumber (API-only, so nothing a bookkeeper sees changes); nothing else."""
         ids = [str(s.write.target_id) for s in group]
         current = {c.contact_id: c for c in self._client.contacts(ids=ids, include_archived=True)}
-        archived: list[_Slot] = []
+        changed: list[tuple[_Slot, XeroContact]] = []
         for slot in group:
             found = current.get(slot.write.target_id)
+            clio_id = slot.write.payload.source_id if isinstance(slot.write.payload, Contact) else None
             if found is None:
                 slot.answer = NotFoundError(f"Xero has no contact {slot.write.target_id}", status=404)
-            elif found.contact_status == "ARCHIVED":
-                archived.append(slot)
+            elif found.contact_status == "ARCHIVED" or (clio_id and found.contact_number != clio_id):
+                change = XeroContact(contact_id=slot.write.target_id, contact_number=clio_id)
+                if found.contact_status == "ARCHIVED":
+                    change = change.model_copy(update={"contact_status": "ACTIVE"})
+                changed.append((slot, change))
             else:
                 slot.answer = _contact_written(found)
-        if archived:
-            records = [XeroContact(contact_id=s.write.target_id, contact_status="ACTIVE") for s in archived]
-            self._fill(
-                archived, self._client.post_contacts(records, key=_group_key(archived)), _contact_written
-            )
+        if changed:
+            slots = [slot for slot, _change in changed]
+            records = [change for _slot, change in changed]
+            self._fill(slots, self._client.post_contacts(records, key=_group_key(slots)), _contact_written)
 
     # invoices
 
