@@ -38,10 +38,11 @@ from ledgerlink.doctor.store import code_schema, read_store, schema_check
 from ledgerlink.errors import LedgerlinkError, SystemicError
 from ledgerlink.providers.clio.source import ClioSource
 from ledgerlink.providers.qbo.ledger import QboLedger
-from ledgerlink.store import Store, create_store_engine
+from ledgerlink.store import Connection, Store, create_store_engine
 from ledgerlink.sync.flows import contacts as contact_flow
 from ledgerlink.sync.flows import invoices as invoice_flow
 from ledgerlink.sync.mapping import configured_items
+from ledgerlink.sync.ports import Ledger
 from ledgerlink.workspace import Workspace
 
 __all__ = ["Check", "by_section", "exit_code", "run_checks"]
@@ -128,18 +129,7 @@ def _remote_checks(workspace: Workspace) -> list[Check]:
                 if config.imports.hard_costs.enabled
                 else []
             ),
-            (
-                CONTACTS,
-                "contacts",
-                lambda: contacts.contact_checks(
-                    source.clients(),
-                    {s: link.target_id for s, link in store.links(conn.id, contact_flow.KIND).items()},
-                    ledger.customers(),
-                    ledger.name_holders(),
-                    display_name=ledger.display_name,
-                    ledger_title=title,
-                ),
-            ),
+            _contacts_step(store, source, ledger, conn),
         ]
         return _run(steps)
 
@@ -167,20 +157,26 @@ def _xero_checks(workspace: Workspace) -> list[Check]:
                 "hard costs",
                 lambda: xero.hard_cost_checks(config, ledger.accounts([c for c in codes if c])),
             ),
-            (
-                CONTACTS,
-                "contacts",
-                lambda: contacts.contact_checks(
-                    source.clients(),
-                    {s: link.target_id for s, link in store.links(conn.id, contact_flow.KIND).items()},
-                    ledger.customers(),
-                    ledger.name_holders(),
-                    display_name=ledger.display_name,
-                    ledger_title=ledger.title,
-                ),
-            ),
+            _contacts_step(store, source, ledger, conn),
         ]
         return _run(steps)
+
+
+def _contacts_step(store: Store, source: ClioSource, ledger: Ledger, conn: Connection) -> Step:
+    """Clio clients whose names the ledger already holds (any ledger)."""
+
+    def produce() -> list[Check]:
+        linked = {s: link.target_id for s, link in store.links(conn.id, contact_flow.KIND).items()}
+        return contacts.contact_checks(
+            source.clients(),
+            linked,
+            ledger.customers(),
+            ledger.name_holders(),
+            display_name=ledger.display_name,
+            ledger_title=ledger.title,
+        )
+
+    return (CONTACTS, "contacts", produce)
 
 
 def _run(steps: Sequence[Step]) -> list[Check]:
