@@ -19,7 +19,7 @@ import httpx
 from ledgerlink.config import load_config
 from ledgerlink.domain import money
 from ledgerlink.providers.xero.connections import XeroTenant
-from ledgerlink.sandbox import Sandbox
+from ledgerlink.sandbox import Sandbox, xero_demo
 from ledgerlink.sandbox import demo_firm as firm
 from ledgerlink.sync.engine import PassResult, ProgressFn
 from ledgerlink.workspace import Workspace
@@ -122,8 +122,6 @@ include_trust_payments = true
 
 def _xero_books() -> str:
     """[mapping] for the demo organisation in Xero: the same charges, mapped to account codes."""
-    from ledgerlink.sandbox import xero_demo
-
     codes = xero_demo.XERO_DEMO_MAPPING
     activity = "\n".join(f"{_toml(k)} = {_toml(codes[v])}" for k, v in firm.ACTIVITY_ITEM_MAP.items())
     expense = "\n".join(f"{_toml(k)} = {_toml(codes[v])}" for k, v in firm.EXPENSE_ITEM_MAP.items())

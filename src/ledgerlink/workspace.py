@@ -480,8 +480,8 @@ class Workspace:
                         connection_id,
                         config,
                         result,
-                        today=clock().date(),
                         clock=clock,
+                        chart=ledger.chart(),
                     )
                 )
             return phases

@@ -109,9 +109,7 @@ class Books:
 
     def run(self, *, dry_run: bool = False) -> PassResult:
         result = PassResult(run_id=self.store.start_run(dry_run=dry_run), dry_run=dry_run)
-        run_spend_money(
-            self.clio, self.xero, self.store, self.connection, self.config, result, today=date(2026, 3, 31)
-        )
+        run_spend_money(self.clio, self.xero, self.store, self.connection, self.config, result)
         return result
 
     def transactions(self) -> list[dict[str, Any]]:

@@ -37,9 +37,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from ledgerlink import failpoints
@@ -57,6 +57,7 @@ from ledgerlink.errors import (
 from ledgerlink.providers.clio.client import ClioClient
 from ledgerlink.providers.clio.disbursements import ClioDisbursements
 from ledgerlink.providers.xero.client import MAX_ELEMENTS_PER_WRITE, ElementOutcome, XeroClient
+from ledgerlink.providers.xero.translate import accounts_by_code
 from ledgerlink.providers.xero.wire import XeroAccount, XeroBankTransaction, XeroContact, XeroLineItem
 from ledgerlink.store import Intent, LinkWrite, Store
 from ledgerlink.sync.apply import OUTCOME, PARKED, PassResult, add_outcome, save_error
@@ -80,13 +81,13 @@ def run_spend_money(
     config: Config,
     result: PassResult,
     *,
-    today: date,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    chart: Mapping[str, XeroAccount] | None = None,
 ) -> None:
     """Send Clio hard costs to Xero as Spend Money transactions; every outcome in ``result``.
 
-    ``connection_id`` is the Xero organisation's connection. ``today`` is taken for the side
-    phases' common signature; the start date, not today, bounds what is sent.
+    ``connection_id`` is the Xero organisation's connection; ``chart`` the chart of accounts by
+    code when the pass has read it already (else it is read here).
     """
     settings = config.xero.hard_costs
     if not settings.enabled:
@@ -99,7 +100,9 @@ def run_spend_money(
             "cost is posted to), as in seed 004's setup.",
         )
     started = clock()
-    check_accounts(xero, settings.bank_account, settings.expense_account)
+    if chart is None:
+        chart = accounts_by_code(xero.accounts())
+    check_accounts(chart, settings.bank_account, settings.expense_account)
     recovered = set() if result.dry_run else _settle_open_intents(store, connection_id, xero)
     links = store.links(connection_id, flow.KIND)
     cursor = store.cursor(connection_id, STREAM)
@@ -140,9 +143,8 @@ def run_spend_money(
     store.set_cursor(connection_id, STREAM, started)
 
 
-def check_accounts(xero: XeroClient, bank_code: str, expense_code: str) -> None:
+def check_accounts(accounts: Mapping[str, XeroAccount], bank_code: str, expense_code: str) -> None:
     """Both mapped accounts exist and are active, the bank one of type BANK; else a systemic error."""
-    accounts = {a.code: a for a in xero.accounts() if a.code}
     bank = accounts.get(bank_code)
     if bank is None or bank.status != "ACTIVE" or bank.type != "BANK":
         why = "no account" if bank is None else f"no active BANK account (it is {bank.status} {bank.type})"
