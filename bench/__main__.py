@@ -1,8 +1,9 @@
-"""``python -m bench [--bills N ...] [--scale S] [--latency-ms L] [--json PATH] [--markdown PATH]``.
+"""``python -m bench [--bills N ...] [--target T] [--scale S] [--latency-ms L] [--json P] [--markdown P]``.
 
-For each firm size: one run under the rate limits (scaled by ``--scale``) for calls, wall time and
-the floor, and one run with every limit and latency off for ledgerlink's own CPU time and peak
-RSS. Each run is its own process (:mod:`bench.run`), with the sandbox in another (:mod:`bench.serve`).
+For each firm size and each ledger (QuickBooks Online, Xero, or both: the same generated firm):
+one run under the rate limits (scaled by ``--scale``) for calls, wall time and the floor, and one
+run with every limit and latency off for ledgerlink's own CPU time and peak RSS. Each run is its
+own process (:mod:`bench.run`), with the sandbox in another (:mod:`bench.serve`).
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench.floor import Floor, floor
+from bench.floor import Floor, qbo_floor, xero_floor
 
+TARGETS = {"qbo": ("qbo",), "xero": ("xero",), "both": ("qbo", "xero")}
+LEDGERS = {"qbo": "QBO", "xero": "Xero"}
 COLUMNS = (
     "bills",
+    "ledger",
     "Clio calls / floor",
-    "QBO calls / floor",
+    "ledger calls / floor",
     "429s",
     "wall s",
     "floor s",
@@ -35,10 +39,17 @@ COLUMNS = (
 
 
 def measured_run(
-    bills: int, *, seed: int, scale: float, latency_ms: int, unlimited: bool, store_dir: Path | None
+    bills: int,
+    *,
+    target: str,
+    seed: int,
+    scale: float,
+    latency_ms: int,
+    unlimited: bool,
+    store_dir: Path | None,
 ) -> dict[str, Any]:
     command = [sys.executable, "-m", "bench.run", "--bills", str(bills), "--seed", str(seed)]
-    command += ["--scale", str(scale), "--latency-ms", str(latency_ms)]
+    command += ["--target", target, "--scale", str(scale), "--latency-ms", str(latency_ms)]
     command += ["--unlimited"] if unlimited else []
     command += ["--store-dir", str(store_dir)] if store_dir else []
     done = subprocess.run(command, capture_output=True, text=True)
@@ -50,31 +61,52 @@ def measured_run(
     return result
 
 
+def ledger_floor(limited: dict[str, Any]) -> Floor:
+    """The floor of the limited run's first pass, for the ledger it synced into."""
+    first = limited["passes"][0]
+    if limited["target"] == "xero":
+        return xero_floor(limited["firm"], first["tally"], limited["scale"], limited["latency_ms"])
+    return qbo_floor(limited["firm"], first["written"], limited["scale"])
+
+
+def write_calls(target: str, paths: dict[str, int]) -> int:
+    """The calls that wrote: QBO's ``/batch`` calls, Xero's PUTs, POSTs and DELETEs."""
+    if target == "xero":
+        return sum(
+            v for k, v in paths.items() if k.startswith(("PUT /xero/", "POST /xero/", "DELETE /xero/"))
+        )
+    return sum(v for k, v in paths.items() if k.endswith("/batch"))
+
+
 def summarize(limited: dict[str, Any], unlimited: dict[str, Any]) -> dict[str, Any]:
-    """One row of the table, from the limited and the unlimited run of one firm."""
+    """One row of the table, from the limited and the unlimited run of one firm into one ledger."""
     first, idle = limited["passes"]
     free_first = unlimited["passes"][0]
-    scale = limited["scale"]
-    bound: Floor = floor(limited["firm"], first["written"], scale)
+    target = limited["target"]
+    bound = ledger_floor(limited)
     requests = first["requests"]
     return {
         "bills": limited["bills"],
+        "target": target,
+        "ledger": bound.ledger,
         "firm": limited["firm"],
-        "scale": scale,
+        "scale": limited["scale"],
         "latency_ms": limited["latency_ms"],
         "written": first["written"],
         "tally": first["tally"],
         "clio_calls": requests.get("clio", 0),
         "clio_floor_calls": bound.clio_calls,
-        "qbo_calls": requests.get("qbo", 0),
-        "qbo_batch_calls": sum(v for k, v in first["paths"].items() if k.endswith("/batch")),
-        "qbo_floor_calls": bound.qbo_batches,
+        "ledger_calls": requests.get(target, 0),
+        "ledger_write_calls": write_calls(target, first["paths"]),
+        "ledger_floor_calls": bound.ledger_calls,
+        "ledger_max_in_flight": first[f"max_{target}_in_flight"],
         "throttled": first["throttled"],
         "wall_seconds": first["seconds"],
         "floor_seconds": bound.seconds,
         "floor_binding": bound.binding,
         "floor_clio_seconds": bound.clio_seconds,
-        "floor_qbo_seconds": bound.qbo_seconds,
+        "floor_ledger_seconds": bound.ledger_seconds,
+        "floor_in_flight_seconds": bound.in_flight_seconds,
         "wall_over_floor": first["seconds"] / bound.seconds,
         "cpu_ms_per_bill": free_first["cpu_seconds"] * 1000 / limited["bills"],
         "cpu_seconds_unlimited": free_first["cpu_seconds"],
@@ -89,28 +121,41 @@ def summarize(limited: dict[str, Any], unlimited: dict[str, Any]) -> dict[str, A
 
 
 def _cells(row: dict[str, Any]) -> list[str]:
-    idle = row["idle_requests"]
+    idle, ledger = row["idle_requests"], row["ledger"]
     throttled = ", ".join(f"{k} {v}" for k, v in sorted(row["throttled"].items())) or "0"
+    writes = "batch" if row["target"] == "qbo" else "writes"
     return [
         f"{row['bills']:,}",
+        ledger,
         f"{row['clio_calls']} / {row['clio_floor_calls']}",
-        f"{row['qbo_calls']} ({row['qbo_batch_calls']} batch) / {row['qbo_floor_calls']}",
+        f"{row['ledger_calls']} ({row['ledger_write_calls']} {writes}) / {row['ledger_floor_calls']}",
         throttled,
         f"{row['wall_seconds']:.1f}",
         f"{row['floor_seconds']:.1f} ({row['floor_binding']})",
         f"{row['wall_over_floor']:.2f}",
         f"{row['cpu_ms_per_bill']:.2f}",
         f"{row['peak_rss_mb']:.0f}",
-        f"Clio {idle.get('clio', 0)}, QBO {idle.get('qbo', 0)}; {row['idle_seconds']:.2f} s",
+        f"Clio {idle.get('clio', 0)}, {ledger} {idle.get(row['target'], 0)}; {row['idle_seconds']:.2f} s",
     ]
+
+
+def limits(scale: float, targets: set[str]) -> str:
+    """The scaled limits of the services in the table, for its title."""
+    named = [f"Clio {50 * scale:g}/min"]
+    if "qbo" in targets:
+        named.append(f"QBO /batch {40 * scale:g}/min × 30 ops, 10 concurrent")
+    if "xero" in targets:
+        named.append(f"Xero {60 * scale:g}/min × 50 elements, 5 concurrent, no daily budget")
+    return "; ".join(named)
 
 
 def render(rows: list[dict[str, Any]]) -> Table:
     scale = rows[0]["scale"] if rows else 1
+    latency_ms, store_dir = (rows[0]["latency_ms"], rows[0]["store_dir"]) if rows else (0, "?")
+    targets = {row["target"] for row in rows}
     table = Table(
-        title=f"First sync and idle pass — limits × {scale:g} (Clio {50 * scale:g}/min, QBO /batch "
-        f"{40 * scale:g}/min × 30 ops, 10 concurrent), latency {rows[0]['latency_ms'] if rows else 0} ms, "
-        f"store in {rows[0]['store_dir'] if rows else '?'}",
+        title=f"First sync and idle pass — limits × {scale:g} ({limits(scale, targets)}), "
+        f"latency {latency_ms} ms, store in {store_dir}",
         title_justify="left",
     )
     for column in COLUMNS:
@@ -149,6 +194,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--seed", type=int, default=20261204, help="the firm generator's seed")
     parser.add_argument(
+        "--target", choices=tuple(TARGETS), default="both", help="the ledger synced into (default both)"
+    )
+    parser.add_argument(
         "--scale", type=float, default=10.0, help="multiply every rate limit by this (default 10)"
     )
     parser.add_argument("--latency-ms", type=int, default=0, help="simulated latency per request (default 0)")
@@ -164,18 +212,21 @@ def main(argv: list[str] | None = None) -> None:
         console = Console(width=160)  # under `make` the output is a pipe
     rows = []
     for bills in args.bills or [1000, 10000]:
-        common: dict[str, Any] = {
-            "seed": args.seed,
-            "scale": args.scale,
-            "latency_ms": args.latency_ms,
-            "store_dir": args.store_dir,
-        }
-        with console.status(f"{bills:,} bills: first sync and idle pass under the limits…"):
-            limited = measured_run(bills, unlimited=False, **common)
-        with console.status(f"{bills:,} bills: again with every limit off, for CPU time and RSS…"):
-            unlimited = measured_run(bills, unlimited=True, **common)
-        rows.append(summarize(limited, unlimited))
-        console.print(render(rows))
+        for target in TARGETS[args.target]:
+            common: dict[str, Any] = {
+                "target": target,
+                "seed": args.seed,
+                "scale": args.scale,
+                "latency_ms": args.latency_ms,
+                "store_dir": args.store_dir,
+            }
+            into = f"{bills:,} bills into {LEDGERS[target]}"
+            with console.status(f"{into}: first sync and idle pass under the limits…"):
+                limited = measured_run(bills, unlimited=False, **common)
+            with console.status(f"{into}: again with every limit off, for CPU time and RSS…"):
+                unlimited = measured_run(bills, unlimited=True, **common)
+            rows.append(summarize(limited, unlimited))
+            console.print(render(rows))
     if args.json:
         payload = {"machine": machine(), "rows": rows}
         args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")

@@ -8,8 +8,9 @@ retainer, a disbursement, and a tenth of their paid bills paid from trust). Ever
 is mapped in the demo config, so a clean firm syncs without per-record errors: the benchmark
 measures speed, the demo shows the errors.
 
-The QuickBooks half is the demo company (chart of accounts, Products/Services, vendors): the
-config ``ledgerlink demo`` writes fits it unchanged.
+The ledger half is the demo's books, so the config ``ledgerlink demo`` writes fits them unchanged:
+for QuickBooks the demo company (chart of accounts, Products/Services, vendors), for Xero the demo
+organisation (the default chart plus the firm's account codes, :mod:`ledgerlink.sandbox.xero_demo`).
 
 Assumptions: names are made unique with a number (QuickBooks' DisplayName is unique per company,
 and a real firm's clients have distinct names); issue dates spread over 2026-01-02 .. 2026-11-20.
@@ -24,6 +25,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from ledgerlink.demo import Target
+from ledgerlink.sandbox import Sandbox
 from ledgerlink.sandbox.clio import ClioEmulator
 from ledgerlink.sandbox.clio_http import FIRM_TZ
 from ledgerlink.sandbox.clio_seed import EXPENSES, SALES_TAX_RATE, USERS, WORK
@@ -34,9 +37,10 @@ from ledgerlink.sandbox.demo_firm import (
     EXPENSE_CATEGORIES,
     FIRM_NAME,
     UNMAPPED_EXPENSE_CATEGORY,
+    XERO_ORG_TENANT_ID,
 )
-from ledgerlink.sandbox.qbo import QboEmulator
 from ledgerlink.sandbox.qbo_seed import seed_qbo_demo
+from ledgerlink.sandbox.xero_identity import seed_xero_organisations
 
 LINES_PER_BILL = 5
 BILLS_PER_CLIENT = 10
@@ -110,10 +114,19 @@ class FirmSize:
         }
 
 
-def build_firm(clio: ClioEmulator, qbo: QboEmulator, *, bills: int, seed: int = 20261204) -> FirmSize:
-    """Fill fresh emulators with a firm of ``bills`` bills (QBO: the demo company)."""
-    seed_qbo_demo(qbo)
-    return _Builder(clio, random.Random(seed)).build(bills)
+def build_firm(box: Sandbox, *, bills: int, seed: int = 20261204, target: Target = "qbo") -> FirmSize:
+    """Fill a fresh sandbox with a firm of ``bills`` bills in Clio and the demo's books in ``target``."""
+    open_books(box, target)
+    return _Builder(box.clio, random.Random(seed)).build(bills)
+
+
+def open_books(box: Sandbox, target: Target) -> None:
+    """The books the firm syncs into: the demo company (QBO) or the demo organisation (Xero)."""
+    if target == "xero":
+        seed_xero_organisations(box.state)
+        box.xero.open_demo_books(XERO_ORG_TENANT_ID)
+    else:
+        seed_qbo_demo(box.qbo)
 
 
 class _Builder:

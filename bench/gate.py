@@ -4,7 +4,9 @@ The sandbox emulates Clio's request window and QBO's 10/s and 500/min per compan
 ``/batch`` limit (40 calls a minute per company and app, reference/qbo.md §3.1) nor its 10
 concurrent requests (I-2016). The benchmark's floor counts both, so this gate enforces both,
 answering 429 with QBO's throttle fault (3001) exactly as a throttled request is answered: no
-Retry-After header, as from Intuit. ``GET /bench/counts`` reads the counts (it is not counted).
+Retry-After header, as from Intuit. Xero's limits (60 a minute, 5 in flight, the day's budget)
+are the sandbox's own (:mod:`ledgerlink.sandbox.xero`): the gate only counts Xero's calls and the
+most it saw in flight at once. ``GET /bench/counts`` reads the counts (it is not counted).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ledgerlink.sandbox.qbo import throttled
 
-Service = Literal["clio", "qbo", "oauth"]
+Service = Literal["clio", "qbo", "xero", "oauth"]
 COUNTS_PATH = "/bench/counts"
 # Which service a request went to, by the prefix the sandbox mounts it under.
 SERVICE_PREFIXES: tuple[tuple[str, Service], ...] = (
@@ -29,8 +31,12 @@ SERVICE_PREFIXES: tuple[tuple[str, Service], ...] = (
     ("/qbo/v3/", "qbo"),
     ("/clio/oauth/", "oauth"),
     ("/qbo/oauth2/", "oauth"),
+    ("/xero/api/", "xero"),  # the Accounting API and /connections (api.xero.com)
+    ("/xero/identity/", "oauth"),
 )
 _REALM = re.compile(r"^/qbo/v3/company/([^/]+)/")
+# Xero names records by GUID in the path (a credit note's allocations): counted as one path.
+_GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 
 def service_of(path: str) -> Service | None:
@@ -58,6 +64,8 @@ class Gate:
         self._in_flight: Counter[str] = Counter()
         self._windows: dict[str, tuple[float, int]] = {}
         self.max_in_flight = 0
+        self._xero_in_flight = 0
+        self.max_xero_in_flight = 0
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
@@ -66,6 +74,7 @@ class Gate:
                 "throttled": dict(self.throttled),
                 "paths": dict(self.paths),
                 "max_qbo_in_flight": self.max_in_flight,
+                "max_xero_in_flight": self.max_xero_in_flight,
             }
 
     def _admit_qbo(self, realm: str, batch: bool) -> bool:
@@ -102,7 +111,11 @@ class Gate:
             return
         with self._lock:
             self.requests[service] += 1
-            self.paths[f"{scope['method']} {path}"] += 1
+            counted = _GUID.sub("{id}", path) if service == "xero" else path
+            self.paths[f"{scope['method']} {counted}"] += 1
+            if service == "xero":
+                self._xero_in_flight += 1
+                self.max_xero_in_flight = max(self.max_xero_in_flight, self._xero_in_flight)
         realm_match = _REALM.match(path) if service == "qbo" else None
         realm = realm_match.group(1) if realm_match else None
         if realm is not None and not self._admit_qbo(realm, path.endswith("/batch")):
@@ -123,6 +136,8 @@ class Gate:
         try:
             await self.app(scope, receive, counting_send)
         finally:
-            if realm is not None:
-                with self._lock:
+            with self._lock:
+                if realm is not None:
                     self._in_flight[realm] -= 1
+                if service == "xero":
+                    self._xero_in_flight -= 1

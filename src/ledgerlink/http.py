@@ -342,9 +342,10 @@ class Transport:
             raise TransportError(f"{self.name}: {type(exc).__name__}: {redact(str(exc))}") from None
         failpoints.hit(failpoints.HTTP_RESPONSE)
         self._limiter.observe(response)
-        log.debug(
-            "%s %s %s -> %s", self.name, method, redact(str(response.request.url)), response.status_code
-        )
+        if log.isEnabledFor(logging.DEBUG):  # redacting a URL of 200 ids costs more than sending it
+            log.debug(
+                "%s %s %s -> %s", self.name, method, redact(str(response.request.url)), response.status_code
+            )
         return response
 
 

@@ -137,7 +137,23 @@ def test_activities_by_id_are_read_in_chunks(demo: Sandbox) -> None:
         activities = list(client.activities(reversed(wanted)))
 
     assert [a.id for a in activities] == wanted
-    assert [len(r.url.params.get_list("ids[]")) for r in recorder.requests] == [100, 100, 50]
+    # A page's worth of ids a request, each answered in one page (no page_token follow-up).
+    assert [len(r.url.params.get_list("ids[]")) for r in recorder.requests] == [200, 50]
+
+
+def test_activity_categories_are_the_categories_of_the_whole_activities(
+    clio: ClioClient, demo: Sandbox
+) -> None:
+    records = demo.clio.records("activity")
+    wanted = [a["id"] for a in records if a["type"] == "TimeEntry"][:5]
+    wanted += [a["id"] for a in records if a["type"] == "ExpenseEntry"][:5]
+
+    categories = list(clio.activity_categories(wanted))
+
+    assert [(c.id, c.type, c.activity_description, c.expense_category) for c in categories] == [
+        (a.id, a.type, a.activity_description, a.expense_category) for a in clio.activities(wanted)
+    ]
+    assert len(categories) == 10 and all(c.activity_description or c.expense_category for c in categories)
 
 
 def test_categories_and_tax_settings_of_the_firm(clio: ClioClient) -> None:

@@ -208,10 +208,11 @@ def test_deleting_a_payment_voids_its_allocations_and_the_bills_owe_again(
 
     clio.delete_payment(payment_id)
 
-    assert _list(api, "/allocations.json") == []
+    assert _list(api, "/allocations.json", status="valid") == []
     voided = _list(api, "/allocations.json", status="invalid", fields="id,voided_at,updated_at,parent{id}")
     assert [a["parent"]["id"] for a in voided] == [payment_id, payment_id]
     assert all(a["voided_at"] is not None for a in voided)
+    assert _list(api, "/allocations.json", fields="id,voided_at,updated_at,parent{id}") == voided
     assert [_amounts(clio, b) for b in bills[:2]] == [
         (0, 0, Decimal("500.00"), "awaiting_payment"),
         (0, 0, Decimal("300.00"), "awaiting_payment"),
@@ -285,7 +286,7 @@ def test_voiding_a_credit_memo_voids_it_and_restores_the_balance(
 
     [memo] = _list(api, "/credit_memos.json", fields="id,voided_at")
     assert memo["id"] == memo_id and memo["voided_at"] is not None
-    assert _list(api, "/allocations.json", parent_type="CreditMemo") == []
+    assert _list(api, "/allocations.json", parent_type="CreditMemo", status="valid") == []
     assert len(_list(api, "/allocations.json", status="invalid")) == 1
     assert _amounts(clio, bills[1]) == (0, 0, Decimal("300.00"), "awaiting_payment")
 
@@ -319,6 +320,23 @@ def test_allocations_filter_by_bill_contact_parent_and_type(
     assert served(parent_id=memo_id, parent_type="CreditMemo") == {ids["CreditMemo", bills[0]]}
     assert served(parent_type="Payment", contact_id=contact_id) == served(parent_id=payment_id)
     assert served(contact_id=contact_id + 1) == set()
+
+
+def test_allocations_without_status_are_valid_and_voided_alike(
+    empty_sandbox: Sandbox, api: httpx.Client
+) -> None:
+    clio = empty_sandbox.clio
+    contact_id, bills = _firm(clio)
+    kept = clio.record_split_payment(contact_id, {bills[0]: "100.00"})
+    voided = clio.record_split_payment(contact_id, {bills[1]: "100.00"})
+    clio.delete_payment(voided)
+
+    def parents(**params: Any) -> list[int]:
+        return [a["parent"]["id"] for a in _list(api, "/allocations.json", fields="parent{id}", **params)]
+
+    assert parents(status="valid") == [kept]
+    assert parents(status="invalid") == [voided]
+    assert parents() == [kept, voided]
 
 
 def test_allocations_changed_since_a_moment_are_listed(empty_sandbox: Sandbox, api: httpx.Client) -> None:

@@ -14,7 +14,8 @@ import pytest
 from ledgerlink.domain import Application, BillState, ContactEdit, Invoice, Payment, TaxSettings
 from ledgerlink.errors import ConflictError
 from ledgerlink.providers.clio import ClioClient, invoice_from_clio
-from ledgerlink.providers.clio.source import LINES_PER_BILL_UP_TO, PARENTS_ONE_BY_ONE_UP_TO, ClioSource
+from ledgerlink.providers.clio.bills import LINES_PER_BILL_UP_TO
+from ledgerlink.providers.clio.source import PARENTS_ONE_BY_ONE_UP_TO, ClioSource
 from ledgerlink.sandbox import Sandbox, SandboxSettings, SandboxState
 from tests.conftest import PathRecorder, sandbox_clio_client
 
@@ -106,6 +107,25 @@ def test_a_line_the_scan_cannot_see_is_read_with_its_bill(empty_sandbox: Sandbox
     assert (
         recorder.paths.count("line_items.json") == LINES_PER_BILL_UP_TO + 1 + 1
     )  # singles, the scan, the re-read
+
+
+def test_a_line_added_to_a_bill_after_later_bills_comes_with_the_bill_again_whole(
+    empty_sandbox: Sandbox,
+) -> None:
+    bills = _firm_with_bills(empty_sandbox, LINES_PER_BILL_UP_TO + 5)
+    edited = bills[-3]  # a scanned bill: complete (its lines add up) before the scan reaches this line
+    empty_sandbox.clio.add_line_item(bill=edited["id"], kind="Service", description="Courtesy call", price=0)
+
+    with sandbox_clio_client(empty_sandbox) as client:
+        stream = ClioSource(client).invoice_stream(None, issued_after=None)
+        handed = [i for window in stream.windows() for i in window]
+        flat = ClioSource(client).changed_invoices(None, issued_after=None)
+
+    copies = [i for i in handed if i.number == str(edited["number"])]
+    assert [len(i.lines) for i in copies] == [1, 2]  # first as it was made, then whole
+    assert [i.description for i in copies[-1].lines] == ["Drafting", "Courtesy call"]
+    assert len(handed) == len(bills) + 1
+    assert {i.number: len(i.lines) for i in flat}[str(edited["number"])] == 2 and len(flat) == len(bills)
 
 
 def test_a_bill_in_a_state_ledgerlink_does_not_know_is_skipped_with_a_warning(
@@ -221,7 +241,7 @@ def test_an_edited_payment_is_read_whole_though_one_allocation_changed(firm: Fir
         (str(firm.bills[1]), Decimal("250.00")),
         (str(firm.bills[2]), Decimal("200.00")),
     ]
-    assert recorder.paths == ["allocations.json"] * 3  # changed valid, changed voided, the payment's own
+    assert recorder.paths == ["allocations.json"] * 2  # changed (valid and voided), the payment's own
 
 
 def test_a_deleted_payment_is_read_as_voided_with_what_it_applied(firm: Firm) -> None:
@@ -259,7 +279,7 @@ def test_many_changed_payments_are_completed_by_one_read_of_every_allocation(fir
     assert {p.total for p in changed} == {Decimal("3.00")} and str(untouched) not in {
         p.source_id for p in changed
     }
-    assert len(recorder.paths) == 3
+    assert len(recorder.paths) == 2  # the changed allocations (valid and voided), every valid one
 
 
 def test_payments_by_id_leave_out_ids_clio_does_not_know(firm: Firm) -> None:

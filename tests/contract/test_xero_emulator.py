@@ -259,6 +259,26 @@ def test_contact_lists_filter_by_where_ids_search_and_page(box: Sandbox, xero: X
     assert by_number["Name"] == "Client 2"
 
 
+def test_a_page_holds_up_to_1000_records_and_a_larger_page_size_is_refused(box: Sandbox, xero: Xero) -> None:
+    for n in range(3):
+        box.xero.add_contact(ORG, Name=f"Client {n}")
+    page = xero.ok("GET", "/Contacts", params={"page": "1", "pageSize": "1000"})
+    assert page["pagination"] == {"page": 1, "pageSize": 1000, "pageCount": 1, "itemCount": 3}
+    for size in ("1001", "0"):
+        refused = xero.call("GET", "/Contacts", params={"page": "1", "pageSize": size})
+        assert refused.status_code == 400
+        assert messages(refused.json()["Elements"][0]) == ["pageSize must be from 1 to 1000."]
+
+
+def test_a_query_string_over_2048_characters_is_not_found(xero: Xero, client_id: str) -> None:
+    """52 ids (commas sent as %2C) fit; 53 do not (XeroAPI/Xero-OpenAPI#534, xero-node#404)."""
+    for count, status in ((52, 200), (53, 404)):
+        ids = ",".join([client_id] * count)
+        answer = xero.call("GET", "/Contacts", params={"IDs": ids, "page": "1"})
+        assert answer.status_code == status
+    assert answer.json()["Detail"] == "The resource you're looking for cannot be found"
+
+
 def test_if_modified_since_returns_only_later_changes(box: Sandbox, xero: Xero, client_id: str) -> None:
     box.state.clock.advance(600)  # less than the 30-minute token life
     later = box.xero.add_contact(ORG, Name="Later Client")

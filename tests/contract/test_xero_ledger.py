@@ -56,13 +56,16 @@ ISSUED = date(2026, 3, 2)
 
 
 class BodyRecorder(httpx.HTTPTransport):
-    """A real transport that keeps every request with a body: (method, path, JSON body)."""
+    """A real transport that keeps every request with a body: (method, path, JSON body); and every
+    request's method and path in ``calls``."""
 
     def __init__(self) -> None:
         super().__init__()
         self.sent: list[tuple[str, str, object]] = []
+        self.calls: list[tuple[str, str]] = []
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.calls.append((request.method, request.url.path))
         if request.content:
             self.sent.append((request.method, request.url.path, json.loads(request.content)))
         return super().handle_request(request)
@@ -472,6 +475,20 @@ def test_find_marked_finds_what_a_crashed_pass_created(box: Sandbox, ledger: Xer
     assert ledger.find_marked("payment", {"pay-key": date(2026, 3, 11)}) == {}
 
 
+def test_find_marked_over_many_days_keeps_each_query_within_xeros_limit(
+    box: Sandbox, ledger: XeroLedger, recorder: BodyRecorder
+) -> None:
+    customer_id = create_customer(ledger)
+    invoice_id = create_invoice(ledger, customer_id, bill("5511", time_line("100.00")), key="crashed-key")
+    wanted = {f"other-{n}": ISSUED + timedelta(days=n + 1) for n in range(90)} | {"crashed-key": ISSUED}
+    recorder.calls.clear()
+
+    found = ledger.find_marked("invoice", wanted)
+
+    assert list(found) == ["crashed-key"] and found["crashed-key"].id == invoice_id
+    assert len(recorder.calls) == 3  # 91 days, 40 a look-up
+
+
 # -- credit notes ----------------------------------------------------------------------------------
 
 
@@ -513,6 +530,51 @@ def test_credit_note_and_its_allocation_then_voided(box: Sandbox, ledger: XeroLe
 
     assert due(box, invoice_id) == Decimal("100.00")
     assert box.xero.get(TENANT, "CreditNotes", note_id)["Status"] == "VOIDED"
+
+
+def test_a_credit_note_this_ledger_created_is_allocated_without_reading_it_first(
+    box: Sandbox, ledger: XeroLedger, recorder: BodyRecorder
+) -> None:
+    customer_id = create_customer(ledger)
+    invoice_id = create_invoice(ledger, customer_id, bill("6051", time_line("100.00")))
+    note = credit("30.00", "96051")
+    note_id = ok(
+        ledger.write(
+            [LedgerWrite("create", "credit_note", "k-c", CreditNoteDraft(note, customer_id, CREDITS))]
+        )[0]
+    ).id
+    recorder.calls.clear()
+
+    application = CreditApplicationDraft(
+        note, customer_id, note_id, (Settlement(invoice_id, Decimal("30.00")),)
+    )
+    ok(ledger.write([LedgerWrite("create", "credit_application", "k-a", application)])[0])
+
+    assert [method for method, _path in recorder.calls] == ["PUT"]  # the allocation alone
+    assert due(box, invoice_id) == Decimal("70.00")
+    # The note is allocated now: a second application reads it and adopts what is there.
+    ok(ledger.write([LedgerWrite("create", "credit_application", "k-a2", application)])[0])
+    assert recorder.calls[1][0] == "GET" and due(box, invoice_id) == Decimal("70.00")
+
+
+def test_an_allocation_past_a_fresh_notes_credit_is_still_refused_by_xero(
+    box: Sandbox, ledger: XeroLedger
+) -> None:
+    customer_id = create_customer(ledger)
+    invoice_id = create_invoice(ledger, customer_id, bill("6061", time_line("100.00")))
+    note = credit("30.00", "96061")
+    note_id = ok(
+        ledger.write(
+            [LedgerWrite("create", "credit_note", "k-c", CreditNoteDraft(note, customer_id, CREDITS))]
+        )[0]
+    ).id
+    too_much = CreditApplicationDraft(note, customer_id, note_id, (Settlement(invoice_id, Decimal("40.00")),))
+
+    (answer,) = ledger.write([LedgerWrite("create", "credit_application", "k-a", too_much)])
+
+    assert isinstance(answer, ApiError) and "greater than amount outstanding" in str(answer)
+    assert ledger.explain(answer, label="Credit c1").cause == "over_applied"
+    assert due(box, invoice_id) == Decimal("100.00")
 
 
 def test_an_allocated_credit_note_is_changed_by_taking_its_allocation_off_first(
@@ -566,11 +628,12 @@ def test_every_demo_mapping_code_is_usable_and_settings_say_xero_keeps_numbers(l
     assert ledger.missing_items(set(XERO_DEMO_MAPPING.values())) == set()
     settings = ledger.settings()
     assert (settings.custom_numbers, settings.computes_tax) == (True, False)
-    assert (ledger.provider, ledger.title, ledger.max_doc_number, ledger.mapping_noun) == (
+    assert (ledger.provider, ledger.title, ledger.max_doc_number, ledger.mapping_noun, ledger.batch_size) == (
         "xero",
         "Xero",
         255,
         "account code",
+        50,
     )
     assert ledger.name_holders() == {} and ledger.vendors() == {}
 

@@ -253,6 +253,7 @@ def _nested_model(annotation: Any) -> type[BaseModel] | None:
         (clio_client.BILL_FIELDS, wire.ClioBill),
         (clio_client.LINE_ITEM_FIELDS, wire.ClioLineItem),
         (clio_client.ACTIVITY_FIELDS, wire.ClioActivity),
+        (clio_client.ACTIVITY_CATEGORY_FIELDS, wire.ClioActivityCategory),
         (clio_client.ACTIVITY_DESCRIPTION_FIELDS, wire.ClioActivityDescription),
         (clio_client.EXPENSE_CATEGORY_FIELDS, wire.ClioExpenseCategory),
         (clio_client.BILLING_SETTINGS_FIELDS, wire.ClioBillingSettings),

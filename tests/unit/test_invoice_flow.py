@@ -6,8 +6,11 @@ from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from ledgerlink.config import MappingConfig, TaxCodeMapping
-from ledgerlink.domain import BillState, LineKind
+from ledgerlink.domain import BillState, Invoice, InvoiceLine, LineKind
 from ledgerlink.sync.flows.invoices import (
     InvoiceScope,
     InvoiceWorld,
@@ -15,8 +18,8 @@ from ledgerlink.sync.flows.invoices import (
     draft_invoice,
     plan_invoices,
 )
-from ledgerlink.sync.plan import Op
-from ledgerlink.sync.ports import InvoiceDraft, LedgerInvoice, LedgerSettings
+from ledgerlink.sync.plan import Op, content_hash
+from ledgerlink.sync.ports import InvoiceDraft, LedgerInvoice, LedgerSettings, MappedLine
 from ledgerlink.sync.tax import TaxTreatment
 from tests.factories import FakeLink, clio_bill, invoice, line, tax_codes, taxed_line
 
@@ -389,3 +392,96 @@ def test_invoice_deleted_in_the_ledger_is_created_again_unless_the_ledger_would_
 def test_bill_voided_in_clio_after_its_invoice_was_deleted_in_the_ledger_needs_nothing() -> None:
     [action] = plan_versions([invoice(state=BillState.VOID)], synced_link(), {"I1": None})
     assert action.op is Op.SKIP and "already deleted" in action.reason
+
+
+# -- the hash a link keeps ------------------------------------------------------------------------
+
+
+def _pinned_drafts() -> tuple[InvoiceDraft, InvoiceDraft]:
+    lines = (
+        replace(line("1", quantity="2.5", price="100.0"), amount=Decimal("250.00"), date=date(2026, 2, 27)),
+        line("2", LineKind.EXPENSE, "35.00", "Filing Fees"),
+    )
+    bill = replace(invoice(lines=lines), due_at=date(2026, 3, 31), memo="Müller – “brief”", matter="00177")
+    us = InvoiceDraft(
+        bill, "C1", (MappedLine(lines[0], "Legal Services"), MappedLine(lines[1], "Filing Fees"))
+    )
+    coded = replace(
+        us, lines=tuple(replace(m, tax_code="5") for m in us.lines), expected_tax=Decimal("14.20")
+    )
+    return us, coded
+
+
+def test_draft_hashes_stay_what_the_links_of_earlier_releases_hold() -> None:
+    # Values from the release before draft_hash was rewritten: a change rewrites every synced invoice.
+    assert [draft_hash(d) for d in _pinned_drafts()] == [
+        "2d898048fa2594e33f44d6b7380f60a8",
+        "c4d962bb183502fffc94143b0f9af5d1",
+    ]
+
+
+def _as_content_hash(draft: InvoiceDraft) -> str:
+    """draft_hash as it was first written: content_hash of the draft's fields."""
+    bill = draft.invoice
+    return content_hash(
+        {
+            "number": bill.number,
+            "issued_at": bill.issued_at,
+            "due_at": bill.due_at,
+            "customer": draft.customer_id,
+            "total": bill.total,
+            "memo": bill.memo,
+            "matter": bill.matter,
+            "lines": [
+                (m.item, m.line) if m.tax_code is None else (m.item, m.line, m.tax_code) for m in draft.lines
+            ],
+            **({} if draft.expected_tax is None else {"expected_tax": draft.expected_tax}),
+        }
+    )
+
+
+texts = st.text(max_size=12)
+# Amounts as Clio's JSON numbers parse: any number of places, exponents, a negative zero.
+amounts = st.decimals(
+    allow_nan=False, allow_infinity=False, places=3, min_value=-(10**6), max_value=10**6
+) | (st.sampled_from([Decimal("450.0"), Decimal("1E+2"), Decimal("-0.00"), Decimal("0.1000000000000000055")]))
+days = st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 1, 1))
+hashed_lines = st.builds(
+    InvoiceLine,
+    source_id=texts,
+    kind=st.sampled_from(LineKind),
+    description=texts,
+    amount=amounts,
+    quantity=amounts,
+    unit_price=st.none() | amounts,
+    category=st.none() | texts,
+    date=st.none() | days,
+    taxable=st.booleans(),
+    secondary_taxable=st.booleans(),
+    tax=amounts,
+    secondary_tax=amounts,
+)
+
+
+@st.composite
+def drafts(draw: st.DrawFn) -> InvoiceDraft:
+    lines = draw(st.lists(st.tuples(hashed_lines, texts, st.none() | texts), max_size=4))
+    bill = Invoice(
+        source_id=draw(texts),
+        number=draw(texts),
+        state=BillState.PAID,
+        contact_id="1",
+        issued_at=draw(days),
+        total=draw(amounts),
+        due_at=draw(st.none() | days),
+        memo=draw(st.none() | texts),
+        matter=draw(st.none() | texts),
+    )
+    mapped = tuple(MappedLine(ln, item, code) for ln, item, code in lines)
+    return InvoiceDraft(bill, draw(texts), mapped, expected_tax=draw(st.none() | amounts))
+
+
+@given(drafts())
+@settings(max_examples=40, deadline=None)
+def test_draft_hash_is_the_content_hash_of_the_drafts_fields(draft: InvoiceDraft) -> None:
+    assert draft_hash(draft) == _as_content_hash(draft)

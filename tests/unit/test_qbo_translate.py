@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
+
 from ledgerlink.domain import Address, Application, Contact, CreditNote, LineKind, Payment
-from ledgerlink.providers.qbo import translate
+from ledgerlink.providers.qbo import translate, wire
 from ledgerlink.sync.ports import (
     CreditApplicationDraft,
     CreditNoteDraft,
@@ -341,3 +343,29 @@ def test_changes_give_versions_per_kind_and_none_for_deleted_records() -> None:
         "invoice": {"60": "5"},
         "credit_note": {},
     }
+
+
+# -- request bodies on the wire -----------------------------------------------------------------
+
+
+def test_a_request_body_is_json_with_amounts_as_plain_numbers_keeping_every_digit() -> None:
+    body = {
+        "Amount": Decimal("1E+2"),
+        "Qty": Decimal("2.50"),
+        "Description": 'Müller “brief”\n"quoted"\x00',
+        "Line": [{"LineNum": 3, "Active": True, "Taxable": False, "Memo": None}],
+        "TxnDate": date(2026, 3, 1),
+        "Kind": LineKind.TIME,
+        "Ids": ("1", "2"),
+    }
+
+    assert (
+        wire.dumps(body)
+        == (
+            '{"Amount":100,"Qty":2.50,"Description":"Müller “brief”\\n\\"quoted\\"\\u0000",'
+            '"Line":[{"LineNum":3,"Active":true,"Taxable":false,"Memo":null}],'
+            '"TxnDate":"2026-03-01","Kind":"time","Ids":["1","2"]}'
+        ).encode()
+    )
+    with pytest.raises(ValueError, match="not a finite amount"):
+        wire.dumps({"Amount": Decimal("NaN")})

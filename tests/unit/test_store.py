@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -339,6 +339,28 @@ def test_a_link_shares_no_state_with_the_snapshot_it_was_given(store: Store, qbo
     assert stored is not None and stored.snapshot == {"emails": ["dana@example.com"]}
 
 
+def test_links_read_in_bulk_share_no_state_with_the_store_or_each_other(
+    store: Store, qbo: Connection
+) -> None:
+    store.save_link(qbo.id, "contact", "7", "58", content_hash="h", snapshot={"emails": ["dana@example.com"]})
+
+    first = store.links(qbo.id, "contact")["7"]
+    assert first.snapshot is not None
+    first.snapshot["emails"].append("other@example.com")
+
+    assert store.links(qbo.id, "contact")["7"].snapshot == {"emails": ["dana@example.com"]}
+    assert store.links_of(qbo.id, [("contact", "7")])[("contact", "7")].snapshot == {
+        "emails": ["dana@example.com"]
+    }
+
+
+def test_links_inside_a_transaction_see_its_own_unsaved_links(store: Store, qbo: Connection) -> None:
+    with store.transaction():
+        saved = store.save_link(qbo.id, "invoice", "7", "58", content_hash="h", snapshot={"n": 1})
+        assert store.links(qbo.id, "invoice") == {"7": saved}
+        assert store.links_of(qbo.id, [("invoice", "7")]) == {("invoice", "7"): saved}
+
+
 # ---------------------------------------------------------------------------------------------
 # Intents
 
@@ -436,12 +458,13 @@ def test_done_and_failed_intents_are_final(store: Store, qbo: Connection, final:
         store.fail_intent(intent.key, "Duplicate Name Exists Error")
     closed = store.intent(intent.key)
 
-    for move in (
+    moves: list[Callable[[], None]] = [
         lambda: store.mark_intent_sent(intent.key),
         lambda: store.mark_intent_uncertain(intent.key, "timeout"),
         lambda: store.fail_intent(intent.key, "again"),
         lambda: store.complete_intent(intent.key, "59", link=None),
-    ):
+    ]
+    for move in moves:
         with pytest.raises(IntentStateError, match=f"is {final}"):
             move()
     assert store.intent(intent.key) == closed

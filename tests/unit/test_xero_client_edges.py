@@ -526,18 +526,21 @@ def test_allocating_a_credit_note_sends_invoice_amount_and_date(
 # --- reads: paging, filters ------------------------------------------------------------------
 
 
-def test_reads_page_until_a_short_page(xero: XeroClient, router: respx.MockRouter) -> None:
+def test_reads_page_1000_records_at_a_time_until_a_short_page(
+    xero: XeroClient, router: respx.MockRouter
+) -> None:
     def page(request: httpx.Request) -> httpx.Response:
-        number = int(request.url.params["page"])
-        count = 100 if number < 3 else 50
+        number, size = int(request.url.params["page"]), int(request.url.params["pageSize"])
+        count = size if number < 3 else 50
         return ok({"Contacts": [{"ContactID": f"{number}-{i}"} for i in range(count)]})
 
     route = router.get("/Contacts").mock(side_effect=page)
 
     contacts = xero.contacts(include_archived=True)
 
-    assert len(contacts) == 250
+    assert len(contacts) == 2050
     assert [call.request.url.params["page"] for call in route.calls] == ["1", "2", "3"]
+    assert {call.request.url.params["pageSize"] for call in route.calls} == {"1000"}
     assert route.calls.last.request.url.params["includeArchived"] == "true"
 
 
@@ -573,15 +576,73 @@ def test_a_named_page_is_read_alone_and_modified_since_is_sent_in_utc(
         xero.invoices(modified_since=datetime(2026, 3, 1))
 
 
-def test_invoices_by_number_asks_50_numbers_at_a_time(xero: XeroClient, router: respx.MockRouter) -> None:
+def paged(collection: str, records: list[dict[str, Any]]) -> Callable[[httpx.Request], httpx.Response]:
+    """A list endpoint that filters ``records`` by ``InvoiceNumbers`` and pages them as Xero does."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        number, size = int(request.url.params["page"]), int(request.url.params["pageSize"])
+        asked = request.url.params.get("InvoiceNumbers")
+        rows = [r for r in records if asked is None or r["InvoiceNumber"] in asked.split(",")]
+        count = max(1, -(-len(rows) // size))
+        pagination = {"page": number, "pageSize": size, "pageCount": count, "itemCount": len(rows)}
+        return ok({collection: rows[(number - 1) * size : number * size], "pagination": pagination})
+
+    return answer
+
+
+def test_invoices_by_number_asks_as_many_numbers_as_fit_the_query_string(
+    xero: XeroClient, router: respx.MockRouter
+) -> None:
     route = router.get("/Invoices").mock(return_value=ok({"Invoices": []}))
 
     xero.invoices_by_number([f"B-{i}" for i in range(120)])
 
-    asked = [call.request.url.params["InvoiceNumbers"].split(",") for call in route.calls]
-    assert [len(numbers) for numbers in asked] == [50, 50, 20]
+    (request,) = [call.request for call in route.calls]
+    assert request.url.params["InvoiceNumbers"].split(",") == [f"B-{i}" for i in range(120)]
     with pytest.raises(ValueError):
         xero.invoices_by_number(["B,1"])
+
+
+def test_numbers_past_one_query_string_read_a_small_book_whole_instead(
+    xero: XeroClient, router: respx.MockRouter
+) -> None:
+    book = [{"InvoiceID": f"i-{n}", "Type": "ACCREC", "InvoiceNumber": str(n)} for n in range(10001, 10004)]
+    route = router.get("/Invoices").mock(side_effect=paged("Invoices", book))
+    numbers = [str(n) for n in range(10001, 11001)]  # 1,000 numbers: several look-ups
+
+    found = xero.invoices_by_number(numbers)
+
+    (request,) = [call.request for call in route.calls]
+    assert [r.invoice_number for r in found] == ["10001", "10002", "10003"]
+    assert request.url.params["where"] == 'Type=="ACCREC"' and "InvoiceNumbers" not in request.url.params
+
+
+def test_a_book_bigger_than_the_look_ups_is_left_after_its_first_page(
+    xero: XeroClient, router: respx.MockRouter
+) -> None:
+    book = [{"InvoiceID": f"i-{n}", "Type": "ACCREC", "InvoiceNumber": str(n)} for n in range(20000)]
+    route = router.get("/Invoices").mock(side_effect=paged("Invoices", book))
+    numbers = [str(n) for n in range(10001, 11001)]
+
+    found = xero.invoices_by_number(numbers)
+
+    first, *look_ups = [call.request.url.params.get("InvoiceNumbers") for call in route.calls]
+    assert first is None and 1 < len(look_ups) < 20  # 20 pages of book: the look-ups are cheaper
+    assert ",".join(look_ups).split(",") == numbers
+    assert sorted(r.invoice_number or "" for r in found) == numbers
+
+
+def test_long_id_lists_are_split_to_keep_each_query_string_within_2048_characters(
+    xero: XeroClient, router: respx.MockRouter
+) -> None:
+    route = router.get("/Contacts").mock(return_value=ok({"Contacts": []}))
+    ids = [f"c0ffee00-0000-4000-8000-{i:012d}" for i in range(120)]
+
+    xero.contacts(ids=ids, include_archived=True)
+
+    sent = [call.request.url.params["IDs"].split(",") for call in route.calls]
+    assert [i for chunk in sent for i in chunk] == ids and len(sent) == 3
+    assert all(len(call.request.url.query) <= 2048 for call in route.calls)
 
 
 def test_issued_between_builds_a_date_range_filter() -> None:

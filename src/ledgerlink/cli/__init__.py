@@ -31,6 +31,7 @@ from ledgerlink.cli.context import AppContext
 from ledgerlink.cli.exit_codes import help_epilog
 from ledgerlink.cli.output import print_error
 from ledgerlink.errors import LedgerlinkError
+from ledgerlink.runtime import tune_garbage_collector
 
 log = logging.getLogger("ledgerlink.cli")
 
@@ -103,6 +104,7 @@ app.add_typer(schedule.app)
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: map errors to one cause line + one remedy line and the documented exit codes."""
+    tune_garbage_collector()
     error: LedgerlinkError | None = None
     try:
         code = app(args=argv, standalone_mode=False)

@@ -27,12 +27,14 @@ Assumptions (where the reference is silent; each is the strict reading):
   Person needs a first or last name, reference §3.2); it answers 201 with the new contact.
 - Timestamps are rendered in the firm's time zone (America/New_York) with their offset.
 - Ids come from a separate range per resource, so an id used for the wrong kind is a 404.
-- Allocations: without ``status`` the list holds only valid (not voided) allocations;
-  ``status=invalid`` only voided ones. The spec types ``parent_type`` as an integer without
-  saying which number means what; the sandbox takes the parent type's name (``Payment`` or
-  ``CreditMemo``) and anything else is a 400, so a client is better off filtering on
-  ``parent{type}`` itself. ``parent`` renders ``{id, type}``; its ``identifier`` fields are not
-  emulated (a 400).
+- Allocations: without ``status`` the list holds valid and voided allocations alike;
+  ``status=valid`` only the valid ones, ``status=invalid`` only the voided ones. The spec
+  documents ``status`` as a filter with no default (it names the defaults it has, e.g. ``order``'s
+  ``date(asc)``), and the reference's allocations delta (clio.md §8) sends none. The spec types
+  ``parent_type`` as an integer without saying which number means what; the sandbox takes the
+  parent type's name (``Payment`` or ``CreditMemo``) and anything else is a 400, so a client is
+  better off filtering on ``parent{type}`` itself. ``parent`` renders ``{id, type}``; its
+  ``identifier`` fields are not emulated (a 400).
 - A payment's allocations carry the account it came out of and the one it went into: a payment
   from trust has ``source_bank_account`` = the firm's Trust account; any other payment has no
   source account. Both go into the Operating account. Credit memo allocations have neither.
@@ -116,6 +118,8 @@ from ledgerlink.sandbox.clio_http import (
     SUPPORTED_VERSIONS,
     ClioHttpError,
     Listing,
+    ListQuery,
+    Page,
     bad_request,
     contact_changes,
     group_params,
@@ -124,6 +128,7 @@ from ledgerlink.sandbox.clio_http import (
     paginate,
     selection_of,
 )
+from ledgerlink.sandbox.clio_index import INDEXED_FIELDS, KindIndex, plan, walk_page
 from ledgerlink.sandbox.clio_records import (
     APPROVED,
     BILL_DERIVED,
@@ -275,6 +280,7 @@ class ClioEmulator:
         self.state = state
         self._lock = threading.RLock()
         self._store: dict[str, dict[int, Record]] = {kind: {} for kind in _ID_BASE}
+        self._index = {kind: KindIndex(INDEXED_FIELDS.get(kind, ())) for kind in _ID_BASE}
         self._ids = {kind: itertools.count(base + 1) for kind, base in _ID_BASE.items()}
         self._item_ids = itertools.count(_CONTACT_ITEM_BASE + 1)
         self._versions = itertools.count(1)
@@ -293,6 +299,7 @@ class ClioEmulator:
         record["updated_at"] = self._now()
         digest = hashlib.md5(f"{kind}:{record['id']}:{next(self._versions)}".encode()).hexdigest()
         record["etag"] = f'"{digest}"'
+        self._index[kind].touched(record)
 
     def _insert(self, kind: str, fields: Mapping[str, Any]) -> Record:
         record: Record = {key: _normalized(key, value) for key, value in fields.items()}
@@ -300,6 +307,13 @@ class ClioEmulator:
         record.setdefault("created_at", self._now())
         self._touch(kind, record)
         self._store[kind][record["id"]] = record
+        self._index[kind].add(record)
+        return record
+
+    def _remove(self, kind: str, record_id: int) -> Record:
+        """Take a record out of the store (and its indexes); KeyError when there is none."""
+        record = self._store[kind].pop(record_id)
+        self._index[kind].remove(record_id)
         return record
 
     def _new_item_id(self) -> int:
@@ -439,7 +453,7 @@ class ClioEmulator:
     def delete_line_item(self, line_item_id: int) -> None:
         """Remove a line from its bill; the bill is recomputed and bumped."""
         with self._lock:
-            line = self._store["line_item"].pop(line_item_id)
+            line = self._remove("line_item", line_item_id)
             self._lines_by_bill[line["bill"]].remove(line_item_id)
             self._recompute_bill(line["bill"])
 
@@ -599,7 +613,7 @@ class ClioEmulator:
                 self._check_trust(trust, removed={row["id"] for row in rows})
             self._void("payment", payment)
             for row in rows:
-                del self._store["bank_transaction"][row["id"]]
+                self._remove("bank_transaction", row["id"])
             if trust is not None:
                 self._recompute_account(trust)
 
@@ -914,7 +928,7 @@ class ClioEmulator:
             legs = self._legs(row)
             self._check_trust(row["bank_account"], removed={leg["id"] for leg in legs})
             for leg in legs:
-                del self._store["bank_transaction"][leg["id"]]
+                self._remove("bank_transaction", leg["id"])
             self._recompute_account(row["bank_account"])
             return [copy.deepcopy(leg) for leg in legs]
 
@@ -1054,6 +1068,7 @@ class ClioEmulator:
                 )
             if kind == "contact":
                 record.update(contact_summary(record))
+            self._index[kind].changed(record, changes.keys())
             self._touch(kind, record)
             if kind in ("bill", "line_item"):
                 self._recompute_bill(record_id if kind == "bill" else record["bill"])
@@ -1145,11 +1160,7 @@ class ClioEmulator:
         query = list_query(
             group_params(items, COMMON_LIST_PARAMS | listing.filters.keys(), {"ids[]"}), listing
         )
-        store = self._store[listing.kind]
-        # With ids[], only those records can match: look them up rather than scan the whole store.
-        candidates = store.values() if query.ids is None else [store[i] for i in query.ids if i in store]
-        rows = [r for r in candidates if all(p(r) for p in query.predicates)]
-        page = paginate(rows, query)
+        page = self._page(listing.kind, query)
         paging: dict[str, str] = {}
         for name, replacement in (("previous", page.previous), ("next", page.next)):
             if replacement is not None:
@@ -1158,6 +1169,23 @@ class ClioEmulator:
         schema = SCHEMAS[listing.kind]
         data = [render(record, schema, query.selection, self._lookup) for record in page.rows]
         return json_response({"data": data, "meta": {"paging": paging}})
+
+    def _page(self, kind: str, query: ListQuery) -> Page:
+        """The page ``query`` asks for, as a scan of the store would give it, without the scan.
+
+        The records an index names (``ids[]``, ``updated_since``, ``bill_id`` ...) when they are
+        few, else a walk of the ids in order from the page token (see :mod:`.clio_index`).
+        """
+        store, index = self._store[kind], self._index[kind]
+        how = plan(index, query)
+        if how == "walk":
+            return walk_page(index.ids, store.__getitem__, query)
+        candidates: Iterable[Record] = store.values()
+        if how != "scan":
+            # In the order a scan meets them, which offset paging keeps among records without the order field.
+            present = (i for i in how if i in store)
+            candidates = [store[i] for i in sorted(present, key=index.arrival.__getitem__)]
+        return paginate([r for r in candidates if all(p(r) for p in query.predicates)], query)
 
     def _patch_contact(self, request: Request, contact_id: int, body: bytes) -> Response:
         selection = selection_of("contact", group_params(request.query_params.multi_items(), {"fields"}))
@@ -1221,7 +1249,7 @@ class ClioEmulator:
         if request.method == "DELETE":
             if record.get("billed"):
                 raise billed_refusal(record)
-            del self._store["activity"][activity_id]
+            self._remove("activity", activity_id)
             return Response(status_code=204)
         selection = selection_of("activity", group_params(request.query_params.multi_items(), {"fields"}))
         if_match = request.headers.get("if-match")

@@ -123,6 +123,17 @@ def _parse_enum(name: str, text: str, allowed: Iterable[str]) -> str:
 # Filters: each parses its parameter (a 400 when invalid) into a predicate over records
 
 
+@dataclass(frozen=True)
+class Equals:
+    """The filter ``record[field] == value`` (``bill_id=5``): one the store may answer from an index."""
+
+    field: str
+    value: object
+
+    def __call__(self, record: Record) -> bool:
+        return bool(record.get(self.field) == self.value)
+
+
 def _ref_is(field_name: str, *, nullable: bool) -> FilterParser:
     """``matter_id=5``; the keyword ``null`` matches records without one, where Clio allows it."""
 
@@ -131,8 +142,7 @@ def _ref_is(field_name: str, *, nullable: bool) -> FilterParser:
             if not nullable:
                 raise bad_request(f"Invalid value for {name}: the keyword null is not valid for this field")
             return lambda record: record.get(field_name) is None
-        wanted = parse_int(name, text)
-        return lambda record: record.get(field_name) == wanted
+        return Equals(field_name, parse_int(name, text))
 
     return parse
 
@@ -242,8 +252,8 @@ class Listing:
     """One index endpoint: the kind it lists, its filters, orders and page-size cap.
 
     ``default_order`` is the order without an ``order`` parameter (``date`` for allocations and
-    credit memos, which therefore page by offset unless ``order=id(asc)`` is sent);
-    ``implied`` holds filter values that apply when the parameter is absent.
+    credit memos, which therefore page by offset unless ``order=id(asc)`` is sent). A filter left
+    out filters nothing.
     """
 
     kind: str
@@ -251,7 +261,6 @@ class Listing:
     orders: tuple[str, ...] = ("id",)
     max_limit: int = 200
     default_order: str = "id"
-    implied: Mapping[str, str] = field(default_factory=dict)
 
 
 LISTINGS: dict[str, Listing] = {
@@ -325,7 +334,6 @@ LISTINGS: dict[str, Listing] = {
         },
         ("id", "date"),
         default_order="date",
-        implied={"status": "valid"},
     ),
     "credit_memos": Listing(
         "credit_memo",
@@ -416,8 +424,11 @@ class ListQuery:
     descending: bool
     offset: int | None  # None: cursor paging
     page_token: str | None
-    # The ``ids[]`` asked for (also a predicate): lets a store look them up instead of scanning.
+    # The ``ids[]`` asked for and the ``updated_since`` / ``created_since`` bounds (each also a
+    # predicate): they let a store look records up in its indexes instead of scanning.
     ids: frozenset[int] | None = None
+    updated_since: datetime | None = None
+    created_since: datetime | None = None
 
 
 def list_query(params: Mapping[str, list[str]], listing: Listing) -> ListQuery:
@@ -435,17 +446,21 @@ def list_query(params: Mapping[str, list[str]], listing: Listing) -> ListQuery:
             options = ", ".join(f"{name}(asc|desc)" for name in listing.orders)
             raise bad_request(f"Invalid value for order: {first['order']!r}; the sandbox supports {options}")
         order, descending = match["field"], match["dir"] == "desc"
-    predicates: list[Predicate] = [
-        _since(field_name, _parse_timestamp(name, first[name]))
-        for name, field_name in (("updated_since", "updated_at"), ("created_since", "created_at"))
+    bounds = {
+        name: _parse_timestamp(name, first[name])
+        for name in ("updated_since", "created_since")
         if name in first
+    }
+    predicates: list[Predicate] = [
+        _since(field_name, bounds[name])
+        for name, field_name in (("updated_since", "updated_at"), ("created_since", "created_at"))
+        if name in bounds
     ]
     wanted: frozenset[int] | None = None
     if "ids[]" in params:
         wanted = frozenset(parse_int("ids[]", text) for text in params["ids[]"])
         predicates.append(lambda record: record["id"] in wanted)
-    given = {**listing.implied, **first}
-    predicates += [parse(name, given[name]) for name, parse in listing.filters.items() if name in given]
+    predicates += [parse(name, first[name]) for name, parse in listing.filters.items() if name in first]
     offset: int | None = None
     if "offset" in first or order != "id" or descending:
         offset = parse_int("offset", first.get("offset", "0"))
@@ -458,7 +473,16 @@ def list_query(params: Mapping[str, list[str]], listing: Listing) -> ListQuery:
             raise bad_request("page_token can only be used with order=id(asc) and no offset")
     selection = selection_of(listing.kind, params)
     return ListQuery(
-        selection, limit, tuple(predicates), order, descending, offset, first.get("page_token"), wanted
+        selection,
+        limit,
+        tuple(predicates),
+        order,
+        descending,
+        offset,
+        first.get("page_token"),
+        wanted,
+        bounds.get("updated_since"),
+        bounds.get("created_since"),
     )
 
 
@@ -471,12 +495,12 @@ class Page:
     next: dict[str, str] | None
 
 
-def _encode_token(direction: str, boundary: int) -> str:
+def encode_token(direction: str, boundary: int) -> str:
     raw = json.dumps({"d": direction, "id": boundary}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_token(text: str) -> tuple[str, int]:
+def decode_token(text: str) -> tuple[str, int]:
     try:
         decoded = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
         direction, boundary = decoded["d"], decoded["id"]
@@ -494,7 +518,7 @@ def paginate(rows: list[Record], query: ListQuery) -> Page:
         if query.page_token is None:
             page = rows[: query.limit]
         else:
-            direction, boundary = _decode_token(query.page_token)
+            direction, boundary = decode_token(query.page_token)
             if direction == "after":
                 page = [r for r in rows if r["id"] > boundary][: query.limit]
             else:
@@ -503,8 +527,8 @@ def paginate(rows: list[Record], query: ListQuery) -> Page:
         has_after = bool(page) and rows[-1]["id"] > page[-1]["id"]
         return Page(
             page,
-            {"page_token": _encode_token("before", page[0]["id"])} if has_before else None,
-            {"page_token": _encode_token("after", page[-1]["id"])} if has_after else None,
+            {"page_token": encode_token("before", page[0]["id"])} if has_before else None,
+            {"page_token": encode_token("after", page[-1]["id"])} if has_after else None,
         )
     present = sorted(
         (r for r in rows if r.get(query.order) is not None),

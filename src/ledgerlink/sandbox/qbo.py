@@ -80,8 +80,9 @@ from starlette.routing import Route
 
 from ledgerlink.sandbox import qbo_query
 from ledgerlink.sandbox.qbo_banking import print_cheque, waiting_to_print
-from ledgerlink.sandbox.qbo_entities import EntityType, default_company_info, default_preferences
-from ledgerlink.sandbox.qbo_sales import ENTITY_TYPES, UNDEPOSITED_FUNDS, entity_type
+from ledgerlink.sandbox.qbo_entities import EntityType, copied, default_company_info, default_preferences
+from ledgerlink.sandbox.qbo_indexes import CompanyIndexes
+from ledgerlink.sandbox.qbo_sales import ENTITY_TYPES, SALES_FORMS, UNDEPOSITED_FUNDS, entity_type
 from ledgerlink.sandbox.qbo_schema import (
     QboFault,
     object_not_found,
@@ -116,6 +117,12 @@ ENTITY_TYPES.setdefault(TIME_ACTIVITY.name, TIME_ACTIVITY)
 
 @dataclass
 class StoredReply:
+    """The first answer to a requestid, replayed as is.
+
+    Kept without a copy: an envelope is built afresh for each answer, around rendered records
+    (copies of the stored ones), and nothing changes it once built.
+    """
+
     status: int
     envelope: dict[str, Any]
 
@@ -134,6 +141,7 @@ class Company:
     replies: dict[str, StoredReply] = field(default_factory=dict)
     hidden: set[tuple[str, str]] | None = None  # created earlier in the running batch
     memos: dict[str, Any] = field(default_factory=dict)  # derived totals, dropped on every write
+    indexes: CompanyIndexes = field(default_factory=lambda: CompanyIndexes(SALES_FORMS))
 
     # -- Books protocol --
     def visible(self, entity: str, record_id: str) -> dict[str, Any] | None:
@@ -158,9 +166,24 @@ class Company:
         value: T = self.memos[key]
         return value
 
-    def changed(self) -> None:
-        """Forget derived totals: a record was written."""
+    def put(self, entity: str, record: dict[str, Any]) -> None:
+        """Store a new or changed record (also one changed in place), keeping the indexes in step."""
+        self.tables.setdefault(entity, {})[record["Id"]] = record
         self.memos.clear()
+        self.indexes.stored(entity, record)
+
+    def drop(self, entity: str, record_id: str) -> None:
+        """Delete a record; its tombstone is kept for change data capture, which reports deletions."""
+        del self.tables[entity][record_id]
+        self.memos.clear()
+        tombstone = {
+            "domain": "QBO",
+            "status": "Deleted",
+            "Id": record_id,
+            "MetaData": {"LastUpdatedTime": self.stamp()},
+        }
+        self.tombstones.setdefault(entity, {})[record_id] = tombstone
+        self.indexes.removed(entity, tombstone)
 
     # -- time and ids --
     def moment(self) -> datetime:
@@ -369,7 +392,7 @@ class QboEmulator:
             for number, cheque in enumerate(cheques):
                 start = first_number + number if first_number is not None else None
                 print_cheque(company, cheque, first_number=start)
-                self._touch(company, cheque)
+                self._touch(company, "Purchase", cheque)
                 printed.append(_wire_record(etype.render(company, cheque)))
             return printed
 
@@ -378,23 +401,22 @@ class QboEmulator:
             company = self.company(realm_id)
             prefs = company.tables["Preferences"]["1"]
             prefs.setdefault(section, {})[name] = value
-            self._touch(company, prefs)
+            self._touch(company, "Preferences", prefs)
 
     # -- operations shared by HTTP, batch and the Python API ------------------------------------
 
     def _store_document(self, company: Company, entity: str, body: dict[str, Any]) -> None:
         now = company.stamp()
-        company.tables.setdefault(entity, {})["1"] = {
-            "Id": "1",
-            "SyncToken": "0",
-            "MetaData": {"CreateTime": now, "LastUpdatedTime": now},
-            **body,
-        }
+        company.put(
+            entity,
+            {"Id": "1", "SyncToken": "0", "MetaData": {"CreateTime": now, "LastUpdatedTime": now}, **body},
+        )
 
-    def _touch(self, company: Company, record: dict[str, Any]) -> None:
-        company.changed()
+    def _touch(self, company: Company, entity: str, record: dict[str, Any]) -> None:
+        """A new version of ``record``: next SyncToken, updated now; stored (again)."""
         record["SyncToken"] = str(int(record["SyncToken"]) + 1)
         record["MetaData"] = {**record["MetaData"], "LastUpdatedTime": company.stamp()}
+        company.put(entity, record)
 
     def _write(self, company: Company, etype: EntityType, operation: str, body: Any) -> dict[str, Any]:
         """Run one write; return the envelope entry ``{Entity: rendered}`` (without ``time``)."""
@@ -415,9 +437,7 @@ class QboEmulator:
 
     def _create(self, company: Company, etype: EntityType, body: dict[str, Any]) -> dict[str, Any]:
         etype.shape.check(body)
-        record = {
-            k: copy.deepcopy(v) for k, v in body.items() if not etype.server_managed(k) and v is not None
-        }
+        record = {k: copied(v) for k, v in body.items() if not etype.server_managed(k) and v is not None}
         etype.complete(company, record, record_id=None, previous=None)
         now = company.stamp()
         stored = {
@@ -426,8 +446,7 @@ class QboEmulator:
             "MetaData": {"CreateTime": now, "LastUpdatedTime": now},
             **record,
         }
-        company.tables.setdefault(etype.name, {})[stored["Id"]] = stored
-        company.changed()
+        company.put(etype.name, stored)
         if company.hidden is not None:
             company.hidden.add((etype.name, stored["Id"]))
         return stored
@@ -454,7 +473,7 @@ class QboEmulator:
         else:
             candidate = dict(internal)
         candidate.update({k: v for k, v in body.items() if not etype.server_managed(k)})
-        candidate = {k: copy.deepcopy(v) for k, v in candidate.items() if v is not None}
+        candidate = {k: copied(v) for k, v in candidate.items() if v is not None}
         etype.complete(company, candidate, record_id=current["Id"], previous=current)
         stored = {
             "Id": current["Id"],
@@ -462,8 +481,7 @@ class QboEmulator:
             "MetaData": dict(current["MetaData"]),
             **candidate,
         }
-        self._touch(company, stored)
-        company.tables[etype.name][stored["Id"]] = stored
+        self._touch(company, etype.name, stored)
         return stored
 
     def _void(self, company: Company, etype: EntityType, body: dict[str, Any]) -> dict[str, Any]:
@@ -472,7 +490,7 @@ class QboEmulator:
         current = self._current(company, etype, body)
         etype.check_removable(company, current)
         etype.void(current)
-        self._touch(company, current)
+        self._touch(company, etype.name, current)
         return current
 
     def _delete(self, company: Company, etype: EntityType, body: dict[str, Any]) -> dict[str, Any]:
@@ -480,15 +498,7 @@ class QboEmulator:
             raise unsupported_operation(f"Delete {etype.name}")
         current = self._current(company, etype, body)
         etype.check_removable(company, current)
-        del company.tables[etype.name][current["Id"]]
-        company.changed()
-        # Kept for change data capture, which reports deletions (§3.2).
-        company.tombstones.setdefault(etype.name, {})[current["Id"]] = {
-            "domain": "QBO",
-            "status": "Deleted",
-            "Id": current["Id"],
-            "MetaData": {"LastUpdatedTime": company.stamp()},
-        }
+        company.drop(etype.name, current["Id"])  # its tombstone is kept for change data capture (§3.2)
         return {"domain": "QBO", "status": "Deleted", "Id": current["Id"]}
 
     def _query(self, company: Company, statement: str) -> dict[str, Any]:
@@ -501,18 +511,28 @@ class QboEmulator:
                     qbo_query.INVALID_QUERY,
                     f"QueryValidationError: invalid context declaration: {query.entity}",
                 )
-            rows = [etype.render(company, r) for r in company.visible_rows(etype.name)]
-            result = qbo_query.run(
-                query, rows, active_only_by_default=etype.name_list, queryable=etype.queryable
-            )
+            stored = _candidates(company, etype, query)
+            if _asks_computed(query, etype):
+                result = qbo_query.run(
+                    query,
+                    [etype.render(company, r) for r in stored],
+                    active_only_by_default=etype.name_list,
+                    queryable=etype.queryable,
+                )
+                rows = result.rows
+            else:  # the stored records answer it: render only the page
+                result = qbo_query.run(
+                    query, stored, active_only_by_default=etype.name_list, queryable=etype.queryable
+                )
+                rows = [] if query.count else [etype.render(company, r) for r in result.rows]
         except qbo_query.QueryError as exc:
             raise QboFault(exc.code, exc.message, exc.detail) from None
         if query.count:
             return {"totalCount": result.total}
-        if not result.rows:
+        if not rows:
             return {}
         return {
-            etype.name: [_wire_record(r) for r in result.rows],
+            etype.name: [_wire_record(r) for r in rows],
             "startPosition": result.start_position,
             "maxResults": len(result.rows),
         }
@@ -561,7 +581,7 @@ class QboEmulator:
             if operation not in ("create", "update", "delete"):
                 raise unsupported_operation(f"{operation}")
             etype = ENTITY_TYPES[names[0]]
-            return self._write(company, etype, str(operation), copy.deepcopy(item[names[0]]))
+            return self._write(company, etype, str(operation), item[names[0]])  # written as copies
         except QboFault as fault:
             return {"Fault": {"Error": [fault.error()], "type": fault.kind}}
 
@@ -617,7 +637,7 @@ class QboEmulator:
                     raise string_too_long("requestid", limit, len(request_id))
                 if request_id in company.replies:
                     reply = company.replies[request_id]
-                    return reply.status, copy.deepcopy(reply.envelope)
+                    return reply.status, reply.envelope
         except QboFault as fault:
             return fault.status, {**fault.envelope(), "time": company.response_time()}
         try:
@@ -626,7 +646,7 @@ class QboEmulator:
             status, envelope = fault.status, fault.envelope()
         envelope = {**envelope, "time": company.response_time()}
         if request_id is not None:
-            company.replies[request_id] = StoredReply(status, copy.deepcopy(envelope))
+            company.replies[request_id] = StoredReply(status, envelope)
         return status, envelope
 
     def _route(
@@ -676,19 +696,22 @@ class QboEmulator:
         left = CDC_MAX_OBJECTS
         answers: list[dict[str, Any]] = []
         for etype in entities:
-            changed = self._changes(company, etype, since)[:left]
+            changed = self._changes(company, etype, since, left)
             left -= len(changed)
             answers.append(
                 {etype.name: changed, "startPosition": 1, "maxResults": len(changed)} if changed else {}
             )
         return answers
 
-    def _changes(self, company: Company, etype: EntityType, since: datetime) -> list[dict[str, Any]]:
-        """Live records and tombstones of ``etype`` last updated after ``since``, oldest first."""
-        live = [_wire_record(etype.render(company, r)) for r in company.rows(etype.name)]
-        gone = [copy.deepcopy(t) for t in company.tombstones.get(etype.name, {}).values()]
-        changed = [r for r in live + gone if _last_updated(r) > since]
-        return sorted(changed, key=lambda r: (_last_updated(r), int(r["Id"])))
+    def _changes(
+        self, company: Company, etype: EntityType, since: datetime, most: int
+    ) -> list[dict[str, Any]]:
+        """At most ``most`` live records and tombstones of ``etype`` updated after ``since``, oldest first."""
+        live, gone = company.tables.get(etype.name, {}), company.tombstones.get(etype.name, {})
+        return [
+            _wire_record(etype.render(company, live[i])) if i in live else copy.deepcopy(gone[i])
+            for i in company.indexes.changes.changed_after(etype.name, since)[:most]
+        ]
 
     def _read(self, company: Company, etype: EntityType, record_id: str) -> dict[str, Any]:
         if not (record_id.isascii() and record_id.isdigit()):
@@ -791,8 +814,34 @@ def _changed_since(text: str | None, now: datetime) -> datetime:
     return moment
 
 
-def _last_updated(record: Mapping[str, Any]) -> datetime:
-    return datetime.fromisoformat(str(record["MetaData"]["LastUpdatedTime"]))
+def _asks_computed(query: qbo_query.Query, etype: EntityType) -> bool:
+    """Whether the query filters or orders by a property rendering computes (a Balance, a suffixed name)."""
+    props = [c.prop for c in query.where] + [o.prop for o in query.order_by]
+    return any(_computed(etype, prop) for prop in props)
+
+
+def _computed(etype: EntityType, prop: str) -> bool:
+    return prop.split(".")[0].lower() in {name.lower() for name in etype.COMPUTED}
+
+
+def _candidates(company: Company, etype: EntityType, query: qbo_query.Query) -> list[dict[str, Any]]:
+    """The visible stored records the query can match: those its most selective ``=``/``IN``
+    condition on a stored property picks out, else all of them (the query still tests every one)."""
+    best: set[str] | None = None
+    for condition in query.where:
+        if (
+            condition.op in ("=", "IN")
+            and etype.queryable(condition.prop)
+            and not _computed(etype, condition.prop)
+        ):
+            found = company.indexes.properties.matching(
+                etype.name, condition.prop, condition.values, lambda: company.rows(etype.name)
+            )
+            best = found if best is None or len(found) < len(best) else best
+    if best is None:
+        return company.visible_rows(etype.name)
+    table = company.tables.get(etype.name, {})
+    return [table[i] for i in sorted(best) if company.visible(etype.name, i) is not None]
 
 
 def _wire_record(record: Mapping[str, Any]) -> dict[str, Any]:

@@ -80,7 +80,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, ClassVar
 
 from ledgerlink.sandbox.qbo_entities import (
     CENT,
@@ -197,6 +197,8 @@ class AccountType(EntityType):
         record.setdefault("SubAccount", False)
         record.setdefault("Active", True)
         record.setdefault("CurrencyRef", home_currency(books))
+
+    COMPUTED: ClassVar[frozenset[str]] = frozenset({"CurrentBalance", "CurrentBalanceWithSubAccounts"})
 
     def render(self, books: Books, record: Mapping[str, Any]) -> dict[str, Any]:
         out = super().render(books, record)

@@ -35,7 +35,7 @@ Assumptions (not settled by the reference):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -486,6 +486,42 @@ def _compare(actual: Any, op: str, value: Value) -> bool:
     except TypeError:
         return False
     raise AssertionError(op)  # pragma: no cover
+
+
+def equality_keys(actual: Any) -> tuple[Hashable, ...] | None:
+    """The keys a stored value is filed under for ``=`` and ``IN``: it equals a literal (as
+    :func:`_compare` has it) only if it shares a key with that literal's :func:`literal_keys`.
+
+    None when that cannot be told without comparing (timestamps compare as instants, in a zone
+    the literal may leave to the row; numbers that are not finite): such a value is a candidate
+    for every literal.
+    """
+    if actual is None:
+        return ()
+    if isinstance(actual, bool):
+        return (("bool", actual),)
+    if isinstance(actual, int | float | Decimal):
+        number = Decimal(str(actual))
+        return (("number", number),) if number.is_finite() else None
+    if not isinstance(actual, str):
+        return ()
+    if _DATETIME.match(actual):
+        return None
+    return (("integer", int(actual)),) if _is_digits(actual) else (("string", actual),)
+
+
+def literal_keys(value: Value) -> tuple[Hashable, ...]:
+    """The keys of :func:`equality_keys` under which a value equal to this literal is filed."""
+    text = value.text
+    keys: list[Hashable] = [("string", text)]
+    if text.lower() in ("true", "false"):
+        keys.append(("bool", text.lower() == "true"))
+    number = _as_decimal(text)
+    if number is not None and number.is_finite():
+        keys.append(("number", number))
+    if _is_digits(text):
+        keys.append(("integer", int(text)))
+    return tuple(keys)
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:

@@ -57,7 +57,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from ledgerlink.sandbox.qbo_banking import AccountType, JournalEntryType, PurchaseType
 from ledgerlink.sandbox.qbo_entities import (
@@ -135,6 +135,8 @@ class SalesFormType(EntityType):
     deletable: bool = True
     #: whether ``DocNumber: "AUTO_GENERATE"`` asks for the next number
     auto_generate: bool = False
+
+    COMPUTED: ClassVar[frozenset[str]] = frozenset({"Balance", "LinkedTxn", "RemainingCredit"})
 
     def complete(
         self,
@@ -238,18 +240,15 @@ class SalesFormType(EntityType):
             return
         doc_number = record["DocNumber"] = str(sent)
         check_length(record, "DocNumber", 21)
-        for entity, label in SALES_FORMS.items():
-            for other in books.rows(entity):
-                if other.get("DocNumber") == doc_number and not (
-                    entity == self.name and other["Id"] == record_id
-                ):
-                    raise QboFault(
-                        "6140",
-                        "Duplicate Document Number Error",
-                        "Duplicate Document Number Error : You must specify a different number. "
-                        f"This number has already been used. DocNumber={doc_number} is assigned to "
-                        f"TxnType={label} with TxnId={other['Id']}",
-                    )
+        for entity, other_id in books.indexes.doc_numbers.holding(doc_number):
+            if not (entity == self.name and other_id == record_id):
+                raise QboFault(
+                    "6140",
+                    "Duplicate Document Number Error",
+                    "Duplicate Document Number Error : You must specify a different number. "
+                    f"This number has already been used. DocNumber={doc_number} is assigned to "
+                    f"TxnType={SALES_FORMS[entity]} with TxnId={other_id}",
+                )
 
     # -- lines --
 
@@ -377,13 +376,8 @@ def _is_digits(text: str) -> bool:
 
 def _next_doc_number(books: Books) -> str:
     """Continue the company's sales-form numbering: one past the highest numeric DocNumber (from 1001)."""
-    numbers = [
-        int(str(r["DocNumber"]))
-        for entity in SALES_FORMS
-        for r in books.rows(entity)
-        if _is_digits(str(r.get("DocNumber", "")))
-    ]
-    return str(max(numbers, default=1000) + 1)
+    highest = books.indexes.highest_doc_number.highest()
+    return str((1000 if highest is None else highest) + 1)
 
 
 # -- Sales tax ---------------------------------------------------------------------------------

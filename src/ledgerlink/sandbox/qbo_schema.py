@@ -9,7 +9,7 @@ follow the reference (§5.2, §5.3) and the recorded fixtures it cites.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -151,7 +151,7 @@ class Shape:
 
     def check(self, body: Any, path: str = "") -> None:
         """Raise 2010 for a property this class does not know, at any depth."""
-        if not isinstance(body, Mapping):
+        if type(body) is not dict and not isinstance(body, Mapping):
             raise unsupported_property(f"{path or self.java_name} must be an object")
         for key, value in body.items():
             if key not in self.properties:
@@ -553,13 +553,32 @@ PREFERENCES_SHAPE = shape(
 
 def to_json(value: Any) -> str:
     """JSON text with Decimals written as plain numbers (``100.00`` stays ``100.00``)."""
-    if isinstance(value, Mapping):
-        return "{" + ",".join(f"{json.dumps(str(k))}:{to_json(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list | tuple):
+    kind = type(value)  # the common types first, by exact type: a response holds thousands of values
+    if kind is str:
+        return _json_string(value)
+    if kind is Decimal:
+        return format(value, "f")
+    if kind is dict:
+        return "{" + ",".join(f"{_json_key(str(k))}:{to_json(v)}" for k, v in value.items()) + "}"
+    if kind is list:
         return "[" + ",".join(to_json(v) for v in value) + "]"
+    if isinstance(value, str):
+        return _json_string(value)
     if isinstance(value, Decimal):
         return format(value, "f")
+    if isinstance(value, Mapping):
+        return "{" + ",".join(f"{_json_key(str(k))}:{to_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(to_json(v) for v in value) + "]"
+    if value is None or isinstance(value, bool):
+        return _JSON_CONSTANTS[value]
     return json.dumps(value, ensure_ascii=False)
+
+
+# json.dumps(text, ensure_ascii=False) and json.dumps(key) without json.dumps's per-call set-up.
+_json_string: Callable[[str], str] = json.encoder.encode_basestring
+_json_key: Callable[[str], str] = json.encoder.encode_basestring_ascii
+_JSON_CONSTANTS = {None: "null", True: "true", False: "false"}
 
 
 _XML_ATTRIBUTES = {"domain", "sparse", "status", "startPosition", "maxResults", "totalCount", "bId"}

@@ -309,15 +309,24 @@ class Faults:
     """The fault rules in force, tried in the order they were added; ``seed`` fixes every draw.
 
     Each probabilistic rule draws on its own for each matching request, in rule order, so two
-    rules of 5% hit a little under 10% of requests together. Draws follow the order requests
-    arrive: a client that sends one request at a time sees the same faults run after run.
+    rules of 5% hit a little under 10% of requests together. Each service (the path's first
+    segment: clio, qbo, xero, …) draws from its own stream, in the order its requests arrive: a
+    client that reads one service while it writes another (ledgerlink reads Clio a window ahead of
+    its ledger writes) still sees the same faults run after run.
     """
 
     def __init__(self, seed: int | None = None) -> None:
         self._rules: list[FaultRule] = []
         self._lock = threading.Lock()
-        self._random = random.Random(seed)
+        self._seed = seed
+        self._streams: dict[str, random.Random] = {}
         self.injected: list[tuple[str, str, str]] = []  # (kind, method, path) of every fault applied
+
+    def _random(self, path: str) -> random.Random:
+        service = path.lstrip("/").split("/", 1)[0]
+        if service not in self._streams:
+            self._streams[service] = random.Random(f"{self._seed}:{service}")
+        return self._streams[service]
 
     def add(self, rule: FaultRule) -> None:
         with self._lock:
@@ -330,7 +339,8 @@ class Faults:
     def reseed(self, seed: int) -> None:
         """Start the random draws again from ``seed``."""
         with self._lock:
-            self._random.seed(seed)
+            self._seed = seed
+            self._streams.clear()
 
     def take(self, method: str, path: str) -> FaultRule | None:
         """The first matching rule that applies to this request, consuming one of its uses."""
@@ -341,7 +351,7 @@ class Faults:
                 if rule.after > 0:
                     rule.after -= 1
                     continue
-                if rule.probability < 1.0 and self._random.random() >= rule.probability:
+                if rule.probability < 1.0 and self._random(path).random() >= rule.probability:
                     continue
                 if rule.times > 0:
                     rule.times -= 1

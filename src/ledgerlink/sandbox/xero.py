@@ -32,7 +32,7 @@ The sandbox mounts it so that ``{sandbox}/xero/api/api.xro/2.0`` stands for
    that want the all-or-nothing variant set :attr:`XeroEmulator.commit_valid_elements` to False.
 
 Reads: ``GET`` lists accept ``where``, ``order``, ``page`` (+ ``pageSize``, default 100, at
-most 1000), ``If-Modified-Since`` and the resource's explicit filters (Contacts: ``IDs``,
+most 1000: reference §1), ``If-Modified-Since`` and the resource's explicit filters (Contacts: ``IDs``,
 ``includeArchived``, ``searchTerm``; Invoices: ``IDs``, ``InvoiceNumbers``, ``ContactIDs``,
 ``Statuses``). A paged answer adds ``pagination``; an unpaged list of Invoices, CreditNotes or
 BankTransactions leaves ``LineItems`` out (the spec's ``page`` descriptions: only paged lists
@@ -47,6 +47,11 @@ Assumptions not settled by the reference (besides those of the rules modules):
   ``UpdatedDateUTC``, truncated to the second, is at or after it (inclusive: overlap, not loss).
 - The idempotency answer for a reused key is a 400 ValidationException whose ``Message`` is
   "Idempotency Key: <key> is used with a different request." and whose ``Elements`` is empty.
+- A ``pageSize`` that is not a whole number from 1 to 1000 is a 400 ValidationException (the
+  reference gives the maximum, not Xero's answer past it: refusing is the strict reading).
+- A query string longer than 2,048 characters (as sent, percent-encoded) is answered 404 with the
+  not-found body before anything else is looked at (``XeroAPI/Xero-NetStandard#471``: a URL over
+  2,091 characters; ``XeroAPI/Xero-OpenAPI#534``, ``XeroAPI/xero-node#404``: 52 ids pass, 53 fail).
 - Scopes are not checked per endpoint; a 429's body is ``{"Title","Status","Detail"}``.
 - Accounts and TaxRates are read-only through the API here (tests add them with the helpers);
   ``summaryOnly`` and ``createdByMyApp`` are accepted and ignored.
@@ -78,7 +83,7 @@ from ledgerlink.sandbox.demo_firm import XERO_USER_ID
 from ledgerlink.sandbox.qbo_schema import to_json
 from ledgerlink.sandbox.state import SandboxState
 from ledgerlink.sandbox.xero_identity import token_claims
-from ledgerlink.sandbox.xero_query import QueryError, parse_where, sort_records
+from ledgerlink.sandbox.xero_query import QueryError, order_fields, parse_where_fields, sort_records
 from ledgerlink.sandbox.xero_records import (
     Books,
     Refusal,
@@ -98,6 +103,7 @@ IDEMPOTENCY_WINDOW = 6 * 60
 IDEMPOTENCY_KEY_MAX = 128
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
+MAX_QUERY_STRING = 2048
 NOT_FOUND_TEXT = "The resource you're looking for cannot be found"
 DEFAULT_APP = "sandbox-xero-app"
 # Canonical resource names: the URL segment (any case) -> collection key.
@@ -374,6 +380,8 @@ class XeroEmulator:
     # -- HTTP ----------------------------------------------------------------------------------
 
     async def _handle(self, request: Request) -> Response:
+        if len(request.scope.get("query_string", b"")) > MAX_QUERY_STRING:
+            return _json(404, _not_found().body)
         authorization = request.headers.get("authorization")
         grant = self.state.tokens.check("xero", authorization)
         if grant is None:
@@ -665,39 +673,69 @@ class XeroEmulator:
         since = _modified_since(request.headers.get("if-modified-since"))
         if since is not None:
             rows = [r for r in rows if math.floor(r["UpdatedDateUTC"]) >= since]
-        rendered = [_render(books, name, r, unitdp=unitdp, with_lines=True) for r in rows]
-        views = [(_query_view(r, out), out) for r, out in zip(rows, rendered, strict=True)]
+        where, order = params.get("where"), params.get("order")
         try:
-            if params.get("where"):
-                test = parse_where(params["where"])
-                views = [(view, out) for view, out in views if test(view)]
-            if params.get("order"):
-                order = {id(v): o for v, o in views}
-                views = [(v, order[id(v)]) for v in sort_records([v for v, _ in views], params["order"])]
+            test, tested = parse_where_fields(where) if where else (None, frozenset[str]())
+            view = self._viewer(books, name, unitdp, tested | (order_fields(order) if order else frozenset()))
+            views = [(view(r), r) for r in rows]
+            if test is not None:
+                views = [(v, r) for v, r in views if test(v[0])]
+            if order:
+                by_view = {id(v[0]): (v, r) for v, r in views}
+                views = [by_view[id(v)] for v in sort_records([v[0] for v, _ in views], order)]
         except QueryError as error:
             raise _bad_request(str(error)) from None
-        result = [out for _, out in views]
         answer: dict[str, Any] = {}
         page_text = params.get("page")
         if page_text is not None and name not in ("Accounts", "TaxRates"):
             try:
                 page = max(1, int(page_text))
-                size = min(MAX_PAGE_SIZE, max(1, int(params.get("pageSize", DEFAULT_PAGE_SIZE))))
+                size = int(params.get("pageSize", DEFAULT_PAGE_SIZE))
             except ValueError:
                 raise _bad_request("page and pageSize must be whole numbers.") from None
-            count = len(result)
-            result = result[(page - 1) * size : page * size]
+            if not 1 <= size <= MAX_PAGE_SIZE:
+                raise _bad_request(f"pageSize must be from 1 to {MAX_PAGE_SIZE}.")
+            count = len(views)
+            views = views[(page - 1) * size : page * size]
             answer["pagination"] = {
                 "page": page,
                 "pageSize": size,
                 "pageCount": max(1, math.ceil(count / size)),
                 "itemCount": count,
             }
-        elif name in LINE_COLLECTIONS:
+        # Only what is answered is rendered (one page of a paged list), unless the filter rendered it.
+        result = [
+            out if out is not None else _render(books, name, r, unitdp=unitdp, with_lines=True)
+            for (_, out), r in views
+        ]
+        if "pagination" not in answer and name in LINE_COLLECTIONS:
             for out in result:
                 out.pop("LineItems", None)
         answer[name] = result
         return answer
+
+    @staticmethod
+    def _viewer(
+        books: Books, name: str, unitdp: int, fields: frozenset[str]
+    ) -> Callable[[dict[str, Any]], tuple[dict[str, Any], dict[str, Any] | None]]:
+        """How ``where``/``order`` see each record: (the view, the rendered record if rendering it took).
+
+        No fields: an empty view (nothing looks). Fields a record's head holds (:data:`_HEADS`): a
+        view of the head alone, the same values a full rendering shows for them. Otherwise: the full
+        rendering's view.
+        """
+        if not fields:
+            return lambda record: ({}, None)
+        head = _HEADS.get(name)
+        if head is not None and fields <= head[1]:
+            make = head[0]
+            return lambda record: (_query_view(record, make(books, record)), None)
+
+        def full(record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+            out = _render(books, name, record, unitdp=unitdp, with_lines=True)
+            return _query_view(record, out), out
+
+        return full
 
 
 # ---------------------------------------------------------------------------------------------
@@ -809,6 +847,23 @@ def _render(
     if name == "Accounts":
         return render_account(record)
     return render_tax_rate(record)
+
+
+# Per collection: the first fields of a rendering, read from the record alone, and which fields
+# (lower case) a view of them holds as the full rendering's view would: the head's, and those
+# _query_view takes from the record.
+_QUERY_VIEW_FIELDS = frozenset({"date", "duedate", "fullypaidondate", "updateddateutc"})
+_HEADS: dict[str, tuple[Callable[[Books, dict[str, Any]], dict[str, Any]], frozenset[str]]] = {
+    "Invoices": (
+        lambda books, record: docs.document_head(books, record, kind="Invoice"),
+        docs.DOCUMENT_HEAD | _QUERY_VIEW_FIELDS,
+    ),
+    "CreditNotes": (
+        lambda books, record: docs.document_head(books, record, kind="CreditNote"),
+        docs.DOCUMENT_HEAD | _QUERY_VIEW_FIELDS,
+    ),
+    "Payments": (lambda books, record: docs.payment_head(record), docs.PAYMENT_HEAD | _QUERY_VIEW_FIELDS),
+}
 
 
 def _query_view(record: Mapping[str, Any], rendered: Mapping[str, Any]) -> dict[str, Any]:

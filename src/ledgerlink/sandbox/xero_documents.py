@@ -249,23 +249,25 @@ def totals(lines: list[dict[str, Any]], lat: str) -> dict[str, Decimal]:
 
 def paid_on(books: Books, record: Mapping[str, Any], id_field: str) -> tuple[Decimal, Decimal]:
     """(amount paid, amount credited) of a document from its live payments and allocations."""
-    paid = sum(
-        (
-            p["Amount"]
-            for p in books.payments.values()
-            if p.get(id_field) == record[id_field] and p["Status"] != "DELETED"
-        ),
-        Decimal("0.00"),
-    )
-    credited = sum(
-        (
-            a["Amount"]
-            for a in books.allocations.values()
-            if a.get(id_field) == record[id_field] and not a["IsDeleted"]
-        ),
-        Decimal("0.00"),
-    )
+    paid = sum((p["Amount"] for p in payments_of(books, record, id_field)), Decimal("0.00"))
+    credited = sum((a["Amount"] for a in allocations_of(books, record, id_field)), Decimal("0.00"))
     return paid, credited
+
+
+def payments_of(books: Books, record: Mapping[str, Any], id_field: str) -> list[dict[str, Any]]:
+    """The payments (not deleted) of a document, oldest first."""
+    filed = (
+        books.payments_to.live(record[id_field], books.payments, "PaymentID")
+        if id_field == "InvoiceID"
+        else []
+    )
+    return [p for p in filed if p.get(id_field) == record[id_field] and p["Status"] != "DELETED"]
+
+
+def allocations_of(books: Books, record: Mapping[str, Any], id_field: str) -> list[dict[str, Any]]:
+    """The credit note allocations (not deleted) to or from a document, oldest first."""
+    filed = books.allocations_to.live((id_field, record[id_field]), books.allocations, "AllocationID")
+    return [a for a in filed if a.get(id_field) == record[id_field] and not a["IsDeleted"]]
 
 
 def amount_due(books: Books, record: Mapping[str, Any], id_field: str) -> Decimal:
@@ -348,8 +350,9 @@ def write_document(
         problems.append(CURRENCY_NOT_ENABLED.format(currency=currency))
     number = element.get(number_field)
     own_id = current[id_field] if current else None
+    numbers = books.invoice_numbers if is_invoice else books.credit_note_numbers
     if number and doc_type in ("ACCREC", "ACCRECCREDIT"):
-        for other in table.values():
+        for other in numbers.live(str(number), table, id_field):
             same = other.get(number_field) == number and other["Type"] == doc_type
             if same and other[id_field] != own_id and other["Status"] != "DELETED":
                 problems.append(DUPLICATE_INVOICE_NUMBER if is_invoice else DUPLICATE_CREDIT_NOTE_NUMBER)
@@ -389,6 +392,8 @@ def write_document(
             record[optional] = element[optional]
     record["UpdatedDateUTC"] = books.now()
     table[record[id_field]] = record
+    numbers.file(str(record.get(number_field)), record)
+    (books.invoices_of if is_invoice else books.credit_notes_of).file(record["ContactID"], record)
     return record
 
 
@@ -513,12 +518,10 @@ def render_line(line: Mapping[str, Any], unitdp: int) -> dict[str, Any]:
     return out
 
 
-def render_document(
-    books: Books, record: Mapping[str, Any], *, kind: str, unitdp: int = 2, with_lines: bool = True
-) -> dict[str, Any]:
-    """An invoice or credit note as Xero returns it (amounts due/paid/credited computed)."""
+def document_head(books: Books, record: Mapping[str, Any], *, kind: str) -> dict[str, Any]:
+    """The first fields of a rendered invoice or credit note: those read from the record alone
+    (and its contact), not from its lines, payments or allocations (:data:`DOCUMENT_HEAD`)."""
     id_field = f"{kind}ID"
-    paid, credited = paid_on(books, record, id_field)
     out: dict[str, Any] = {
         "Type": record["Type"],
         id_field: record[id_field],
@@ -541,6 +544,28 @@ def render_document(
     if record.get("DueDate") is not None:
         out["DueDateString"] = date_string(record["DueDate"])
         out["DueDate"] = msdate(record["DueDate"])
+    return out
+
+
+# What document_head may hold, lower case, with the numbers of both kinds.
+DOCUMENT_HEAD = frozenset(
+    name.lower()
+    for name in (
+        "Type", "InvoiceID", "CreditNoteID", "InvoiceNumber", "CreditNoteNumber", "Reference", "Contact",
+        "DateString", "Date", "Status", "LineAmountTypes", "SubTotal", "TotalTax", "Total",
+        "UpdatedDateUTC", "CurrencyCode", "CurrencyRate", "SentToContact", "HasErrors", "DueDateString",
+        "DueDate",
+    )
+)  # fmt: skip
+
+
+def render_document(
+    books: Books, record: Mapping[str, Any], *, kind: str, unitdp: int = 2, with_lines: bool = True
+) -> dict[str, Any]:
+    """An invoice or credit note as Xero returns it (amounts due/paid/credited computed)."""
+    id_field = f"{kind}ID"
+    paid, credited = paid_on(books, record, id_field)
+    out = document_head(books, record, kind=kind)
     if with_lines:
         out["LineItems"] = [render_line(line, unitdp) for line in record["LineItems"]]
     if record.get("FullyPaidOnDate") is not None:
@@ -555,12 +580,9 @@ def render_document(
             "HasAccount": False,
             "HasValidationErrors": False,
         }
-        for p in books.payments.values()
-        if p.get(id_field) == record[id_field] and p["Status"] != "DELETED"
+        for p in payments_of(books, record, id_field)
     ]
-    allocations = [
-        a for a in books.allocations.values() if a.get(id_field) == record[id_field] and not a["IsDeleted"]
-    ]
+    allocations = allocations_of(books, record, id_field)
     if kind == "Invoice":
         out["InvoiceNumber"] = record.get("InvoiceNumber", "")
         out["AmountDue"] = record["Total"] - paid - credited
@@ -626,6 +648,8 @@ def write_allocation(books: Books, credit_note_id: str, element: Mapping[str, An
         "IsDeleted": False,
     }
     books.allocations[allocation["AllocationID"]] = allocation
+    books.allocations_to.file(("InvoiceID", invoice["InvoiceID"]), allocation)
+    books.allocations_to.file(("CreditNoteID", note["CreditNoteID"]), allocation)
     settle(books, invoice, "InvoiceID", day)
     settle(books, note, "CreditNoteID", day)
     return allocation
@@ -697,6 +721,7 @@ def write_payment(books: Books, element: Mapping[str, Any]) -> dict[str, Any]:
         "UpdatedDateUTC": books.now(),
     }
     books.payments[payment["PaymentID"]] = payment
+    books.payments_to.file(invoice["InvoiceID"], payment)  # payments name invoices only
     settle(books, invoice, "InvoiceID", day)
     return payment
 
@@ -757,6 +782,16 @@ def render_payment(books: Books, payment: Mapping[str, Any]) -> dict[str, Any]:
     if account.get("Code"):
         rendered_account["Code"] = account["Code"]
     return {
+        **payment_head(payment),
+        "Account": rendered_account,
+        "Invoice": render_document(books, invoice, kind="Invoice", with_lines=False),
+        "HasValidationErrors": False,
+    }
+
+
+def payment_head(payment: Mapping[str, Any]) -> dict[str, Any]:
+    """The first fields of a rendered payment: those read from the payment alone (:data:`PAYMENT_HEAD`)."""
+    return {
         "PaymentID": payment["PaymentID"],
         "Date": msdate(payment["Date"]),
         "BankAmount": payment["Amount"],
@@ -769,10 +804,16 @@ def render_payment(books: Books, payment: Mapping[str, Any]) -> dict[str, Any]:
         "UpdatedDateUTCString": utc_string(payment["UpdatedDateUTC"]),
         "HasAccount": True,
         "IsReconciled": payment["IsReconciled"],
-        "Account": rendered_account,
-        "Invoice": render_document(books, invoice, kind="Invoice", with_lines=False),
-        "HasValidationErrors": False,
     }
+
+
+PAYMENT_HEAD = frozenset(
+    name.lower()
+    for name in (
+        "PaymentID", "Date", "BankAmount", "Amount", "Reference", "CurrencyRate", "PaymentType", "Status",
+        "UpdatedDateUTC", "UpdatedDateUTCString", "HasAccount", "IsReconciled",
+    )
+)  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
@@ -924,6 +965,8 @@ __all__ = [
     "build_lines",
     "delete_allocation",
     "delete_payment",
+    "document_head",
+    "payment_head",
     "render_allocation",
     "render_bank_transaction",
     "render_document",

@@ -61,6 +61,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.tokens = _tokens(text)
         self.pos = 0
+        self.fields: set[str] = set()  # the first name of every field path tested, lower case
 
     def peek(self) -> tuple[str, str] | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -103,6 +104,7 @@ class _Parser:
             negated = self.factor()
             return lambda record: not negated(record)
         path = [self.take_name()]
+        self.fields.add(path[0].lower())
         while self.at("."):
             self.take(".")
             path.append(self.take_name())
@@ -226,11 +228,21 @@ def _text_test(path: list[str], method: str, needle: Any) -> Predicate:
 
 def parse_where(text: str) -> Predicate:
     """A predicate over records (plain values: str, Decimal, date, datetime, bool) for ``where=``."""
+    return parse_where_fields(text)[0]
+
+
+def parse_where_fields(text: str) -> tuple[Predicate, frozenset[str]]:
+    """:func:`parse_where`, and the fields it tests (the first name of each path, lower case)."""
     parser = _Parser(text)
     predicate = parser.expr()
     if parser.peek() is not None:
         raise QueryError(f"unexpected {parser.peek()[1]!r} in where clause")  # type: ignore[index]
-    return predicate
+    return predicate, frozenset(parser.fields)
+
+
+def order_fields(order: str) -> frozenset[str]:
+    """The fields an ``order=`` sorts by (the first name of each path, lower case)."""
+    return frozenset(part.split()[0].split(".")[0].lower() for part in order.split(",") if part.strip())
 
 
 def sort_records(records: list[dict[str, Any]], order: str) -> list[dict[str, Any]]:
@@ -251,4 +263,12 @@ def sort_records(records: list[dict[str, Any]], order: str) -> list[dict[str, An
     return result
 
 
-__all__ = ["Predicate", "QueryError", "field_value", "parse_where", "sort_records"]
+__all__ = [
+    "Predicate",
+    "QueryError",
+    "field_value",
+    "order_fields",
+    "parse_where",
+    "parse_where_fields",
+    "sort_records",
+]

@@ -35,7 +35,7 @@ from __future__ import annotations
 import copy
 import re
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -131,7 +131,39 @@ def new_id() -> str:
 
 
 def same_name(a: str, b: str) -> bool:
-    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+    return folded_name(a) == folded_name(b)
+
+
+def folded_name(name: str) -> str:
+    """A contact name as uniqueness compares it: spaces collapsed, case-insensitive."""
+    return " ".join(name.split()).casefold()
+
+
+@dataclass
+class Filed:
+    """Stored records filed under a key (a contact, a number, a name) by the writer that stored them,
+    so that a read looks at those few records instead of a whole table.
+
+    Nothing else needs to tell it anything: a record a later write replaced (every write stores a
+    new record) or that was taken out is no longer the one its table holds under its id, and is
+    dropped when read. A record filed once and changed in place since (a status, a date) is read
+    as it now is: callers still test what they ask for.
+    """
+
+    by_key: dict[Hashable, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def file(self, key: Hashable, record: dict[str, Any]) -> None:
+        self.by_key.setdefault(key, []).append(record)
+
+    def live(self, key: Hashable, table: Mapping[str, dict[str, Any]], id_field: str) -> list[dict[str, Any]]:
+        """The records filed under ``key`` that ``table`` still holds, in the order they were filed."""
+        filed = self.by_key.get(key)
+        if not filed:
+            return []
+        kept = [record for record in filed if table.get(record[id_field]) is record]
+        if len(kept) < len(filed):
+            self.by_key[key] = kept
+        return kept
 
 
 # ---------------------------------------------------------------------------------------------
@@ -159,6 +191,18 @@ class Books:
     period_lock_date: date | None = None
     created_at: float = 0.0
     organisation_id: str = field(default_factory=new_id)
+    # Filed by the writers (see Filed), so that no read scans a table: payments per InvoiceID;
+    # allocations per ("InvoiceID" | "CreditNoteID", document id); invoices and credit notes per
+    # ContactID and per number; contacts per folded name and per ContactNumber. A snapshot copies
+    # them with the tables.
+    payments_to: Filed = field(default_factory=Filed)
+    allocations_to: Filed = field(default_factory=Filed)
+    invoices_of: Filed = field(default_factory=Filed)
+    credit_notes_of: Filed = field(default_factory=Filed)
+    invoice_numbers: Filed = field(default_factory=Filed)
+    credit_note_numbers: Filed = field(default_factory=Filed)
+    contact_names: Filed = field(default_factory=Filed)
+    contact_numbers: Filed = field(default_factory=Filed)
 
     def now(self) -> float:
         return self.clock_now()
@@ -168,13 +212,13 @@ class Books:
 
     def next_number(self, prefix: str) -> str:
         """The next ``INV-0001`` style number for a prefix, skipping numbers already taken."""
-        taken = {str(r.get("InvoiceNumber")) for r in self.invoices.values()} | {
-            str(r.get("CreditNoteNumber")) for r in self.credit_notes.values()
-        }
         while True:
             self.sequences[prefix] = self.sequences.get(prefix, 0) + 1
             number = f"{prefix}-{self.sequences[prefix]:04d}"
-            if number not in taken:
+            taken = self.invoice_numbers.live(
+                number, self.invoices, "InvoiceID"
+            ) or self.credit_note_numbers.live(number, self.credit_notes, "CreditNoteID")
+            if not taken:
                 return number
 
     def snapshot(self) -> dict[str, Any]:
@@ -375,7 +419,7 @@ def write_contact(
         problems.append(CONTACT_NAME_REQUIRED)
     own_id = current["ContactID"] if current else None
     if name and candidate["ContactStatus"] == "ACTIVE":
-        for other in books.contacts.values():
+        for other in books.contact_names.live(folded_name(name), books.contacts, "ContactID"):
             if (
                 other["ContactID"] != own_id
                 and other["ContactStatus"] == "ACTIVE"
@@ -385,7 +429,12 @@ def write_contact(
                 break
     number = candidate.get("ContactNumber")
     if number:
-        for other in books.contacts.values():
+        numbered = (
+            books.contact_numbers.live(number, books.contacts, "ContactID")
+            if isinstance(number, Hashable)
+            else books.contacts.values()
+        )
+        for other in numbered:
             if other["ContactID"] != own_id and other.get("ContactNumber") == number:
                 problems.append(DUPLICATE_CONTACT_NUMBER.format(number=number))
                 break
@@ -398,6 +447,9 @@ def write_contact(
     candidate["ContactID"] = own_id or new_id()
     candidate["UpdatedDateUTC"] = books.now()
     books.contacts[candidate["ContactID"]] = candidate
+    books.contact_names.file(folded_name(name), candidate)
+    if isinstance(candidate.get("ContactNumber"), Hashable):
+        books.contact_numbers.file(candidate.get("ContactNumber"), candidate)
     return candidate
 
 
@@ -439,8 +491,11 @@ def render_contact(books: Books, contact: Mapping[str, Any], *, summary: bool = 
 
 
 def _documents_of(books: Books, contact_id: str) -> Iterable[Mapping[str, Any]]:
-    for table in (books.invoices, books.credit_notes):
-        for record in table.values():
+    for filed, table, id_field in (
+        (books.invoices_of, books.invoices, "InvoiceID"),
+        (books.credit_notes_of, books.credit_notes, "CreditNoteID"),
+    ):
+        for record in filed.live(contact_id, table, id_field):
             if record["ContactID"] == contact_id and record["Status"] != "DELETED":
                 yield record
 

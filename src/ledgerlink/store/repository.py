@@ -98,11 +98,17 @@ from ledgerlink.store.records import (
     Run,
     StoreError,
     SyncError,
+    record_columns,
     to_record,
 )
 
 Clock = Callable[[], datetime]
 Counts = Mapping[str, Mapping[str, int]]
+
+# What the bulk reads select: the columns of a record, straight into records (no ORM rows).
+LINK_COLUMNS = record_columns(Link, LinkRow)
+INTENT_COLUMNS = record_columns(Intent, IntentRow)
+SYNC_ERROR_COLUMNS = record_columns(SyncError, SyncErrorRow)
 
 OPEN_INTENT_STATES = ("planned", "sent", "uncertain")
 IN_LIST_CHUNK = 500  # ids per ``IN (...)``: well under every SQLite build's variable limit
@@ -307,9 +313,10 @@ class Store:
 
     def links(self, connection_id: int, kind: str) -> dict[str, Link]:
         """Every link of one kind in a connection, by source id."""
+        query = select(*LINK_COLUMNS).filter_by(connection_id=connection_id, kind=kind)
         with self._transaction() as session:
-            rows = session.scalars(select(LinkRow).filter_by(connection_id=connection_id, kind=kind))
-            return {row.source_id: to_record(Link, row) for row in rows}
+            links = (Link(*row) for row in session.execute(query))
+            return {link.source_id: link for link in links}
 
     def links_of(self, connection_id: int, records: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Link]:
         """The links of several source records, by (kind, source id); records never synced are absent."""
@@ -320,12 +327,13 @@ class Store:
         with self._transaction() as session:
             for kind, ids in wanted.items():
                 for chunk in _chunks(ids):
-                    rows = session.scalars(
-                        select(LinkRow)
+                    rows = session.execute(
+                        select(*LINK_COLUMNS)
                         .filter_by(connection_id=connection_id, kind=kind)
                         .where(LinkRow.source_id.in_(chunk))
                     )
-                    found.update({(kind, row.source_id): to_record(Link, row) for row in rows})
+                    links = (Link(*row) for row in rows)
+                    found.update({(kind, link.source_id): link for link in links})
         return found
 
     def save_link(
@@ -582,12 +590,12 @@ class Store:
     def open_intents(self, connection_id: int) -> list[Intent]:
         """Intents a crash or timeout may have left unresolved (planned, sent, uncertain), oldest first."""
         with self._transaction() as session:
-            rows = session.scalars(
-                select(IntentRow)
+            rows = session.execute(
+                select(*INTENT_COLUMNS)
                 .where(IntentRow.connection_id == connection_id, IntentRow.state.in_(OPEN_INTENT_STATES))
                 .order_by(IntentRow.created_at, IntentRow.key)
             )
-            return [to_record(Intent, row) for row in rows]
+            return [Intent(*row) for row in rows]
 
     def _move_intent(self, session: Session, key: str, state: IntentState) -> IntentRow:
         row = session.get(IntentRow, key)
@@ -708,7 +716,7 @@ class Store:
 
         ``parked``: True only the parked ones, False only the others, None (default) both.
         """
-        query = select(SyncErrorRow).filter_by(resolved_at=None)
+        query = select(*SYNC_ERROR_COLUMNS).filter_by(resolved_at=None)
         if connection_id is not None:
             query = query.filter_by(connection_id=connection_id)
         if kind is not None:
@@ -716,8 +724,8 @@ class Store:
         if parked is not None:
             query = query.where(_parked_is(parked))
         with self._transaction() as session:
-            rows = session.scalars(query.order_by(SyncErrorRow.first_seen, SyncErrorRow.id))
-            return [to_record(SyncError, row) for row in rows]
+            rows = session.execute(query.order_by(SyncErrorRow.first_seen, SyncErrorRow.id))
+            return [SyncError(*row) for row in rows]
 
     def open_error_ids(self, connection_id: int, kind: str, *, parked: bool | None = None) -> set[str]:
         """Source ids of one kind that have an unresolved error (``parked`` filters as in open_errors)."""

@@ -1,7 +1,7 @@
 """Applying a plan: actions become intents, intents become batched ledger writes, answers become links.
 
 The engine plans; this module carries a plan out for one pass. Writes go to the ledger in batches
-(``BATCH_SIZE`` at most, QBO's ``/batch`` limit), each write under its own intent row whose key is
+(``Ledger.batch_size`` at most: one request's worth there), each write under its own intent row whose key is
 the write's idempotency key and the marker on the remote record. A batch's intents are recorded
 ``sent`` in one transaction that has committed before the ledger call, and its answers are recorded
 in one transaction after it (a crash in between leaves ``sent`` intents the next pass resolves by
@@ -33,7 +33,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -67,7 +67,6 @@ from ledgerlink.sync.ports import (
 
 log = logging.getLogger("ledgerlink.sync")
 
-BATCH_SIZE = 30
 WRITEBACK = "contact_writeback"  # action kind: ledger-side contact edits written to Clio
 
 OUTCOME = {
@@ -117,8 +116,12 @@ class PassResult:
 
 
 def add_outcome(result: PassResult, action: Action, outcome: str, error: RecordError | None) -> bool:
-    """Count one record's outcome in the pass result; True when its notice was kept (worth a log line)."""
-    result.actions.append(action)
+    """Count one record's outcome in the pass result; True when its notice was kept (worth a log line).
+
+    A real pass keeps what each record became, not what was written (a dry run shows amounts):
+    the pass holds no more than a window of bills' lines however big the firm.
+    """
+    result.actions.append(action if result.dry_run else replace(action, payload=None))
     result.tally.add(action.kind, outcome)
     if error is not None:
         result.problems.append((action, error))
@@ -190,8 +193,9 @@ class Applier:
             writes = self._adopt_landed(writes)
         if writes:
             self.on_plan(writes)
-        for start in range(0, len(writes), BATCH_SIZE):
-            batch = writes[start : start + BATCH_SIZE]
+        size = self.ledger.batch_size
+        for start in range(0, len(writes), size):
+            batch = writes[start : start + size]
             if self.result.interrupted or self.should_stop():
                 self.result.interrupted = True
                 log.info(

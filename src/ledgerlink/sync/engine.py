@@ -4,17 +4,26 @@ The order of a pass::
 
     lock → run row → leftover intents (their records are re-read and resolved by lookup)
          → what changed in the ledger since the last pass (one change-data-capture read)
-         → read changed bills, payments, credit notes and the contacts they need
-         → contacts (to the ledger; ledger-side edits back to Clio)
-         → invoices (create / update)  → credit notes → their applications → payments
+         → trust accounts checked, their ledgers read → the changed bills (headers, no lines yet)
+         → changed payments and credit notes
+         → contacts they all need (to the ledger; ledger-side edits back to Clio)
+         → for each window of bills (lines and activities read a window ahead, in another thread):
+               invoices (create / update), then the credit notes, their applications and the
+               payments whose every bill is now in the ledger
+         → the rest of the credit notes and payments (waiting on a failed bill, or tried again)
          → trust postings and cheques → credit-note deletions → invoice voids and deletions
-         → advance cursors → finish the run row → unlock
+         → side phases → advance cursors → finish the run row → unlock
 
 The order is the order of dependence: a payment needs its invoice, a credit application its
 credit note, and a voided bill's payments are removed (Clio refuses to void a bill with payments,
 so their deletion arrives in the same pass) before the invoice is voided. Trust sync, when
 configured, is checked (accounts exist and are trust accounts) before the first write of the pass,
 and each trust account's Clio ledger is read whole: its clients join the contacts to push.
+
+Windows are what make a big first sync as fast as the rate limits allow and its memory flat: Clio
+reads (50 a minute) and ledger writes (QBO: 40 batches a minute) overlap instead of following each
+other, payments go out as soon as their bills are in, and a pass holds one window of lines, not
+the firm's.
 
 Each write goes through an intent row (key = QBO ``requestid`` and a marker on the record), so a
 crash anywhere leaves at most an *uncertain* intent that the next pass resolves without a
@@ -25,14 +34,15 @@ duplicate. One record failing is recorded in ``sync_errors`` and the pass goes o
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from contextlib import closing
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any, Generic, TypeVar
 
 from ledgerlink.config import Config
-from ledgerlink.domain import Contact, Invoice, TrustAccount, TrustTransaction
+from ledgerlink.domain import Contact, CreditNote, Invoice, Payment, TrustAccount, TrustTransaction
 from ledgerlink.errors import LedgerlinkError, MappingMissingError, UserError
 from ledgerlink.store import Store
 from ledgerlink.sync import locks, tax
@@ -57,6 +67,7 @@ from ledgerlink.sync.ports import (
     TrustPostingDraft,
     Written,
 )
+from ledgerlink.sync.read_ahead import read_ahead
 from ledgerlink.sync.reading import (
     STREAM_ALLOCATIONS,
     STREAM_BILLS,
@@ -132,6 +143,7 @@ class SyncPass:
             source=source, ledger=ledger, store=store, connection_id=connection_id, config=config, since=since
         )
         self._settings: LedgerSettings | None = None
+        self._mapping_checked = False  # once a pass, before its first invoice (not once a window)
 
     # -- the pass ------------------------------------------------------------------------------
 
@@ -248,115 +260,102 @@ class SyncPass:
         changes = self.read.ledger_changes()
         trust = self._trust_ledgers(result.dry_run)
 
-        invoices = self.read.changed_invoices(extra.get(invoice_flow.KIND, ()))
-        payments = self.read.changed(self.read.payments, extra)
-        credits = self.read.changed(self.read.credit_notes, extra)
+        bill_stream = self.read.invoice_stream(extra.get(invoice_flow.KIND, ()))
+        # Lines and activities are read in another thread from here on, a window ahead of the writes.
+        with closing(read_ahead(bill_stream.windows(), name="clio-bills")) as windows:
+            payments = self.read.changed(self.read.payments, extra)
+            credits = self.read.changed(self.read.credit_notes, extra)
 
-        # -- contacts --------------------------------------------------------------------------
-        known_links = self.store.links(self.conn, contact_flow.KIND)
-        postable = [i for i in invoices if scope.includes(i) and (i.lines or i.total)]
-        wanted = {i.contact_id for i in postable} | {p.contact_id for p in payments if not p.voided}
-        wanted |= {c.contact_id for c in credits if not c.voided}
-        for setup, transactions in trust:
-            wanted |= trust_flow.wanted_clients(setup, transactions)
-        edited = _edited_customers(changes, known_links)
-        contacts = self.read.contacts(
-            (wanted - set(known_links)) | set(edited), known_links, extra_ids=extra.get(contact_flow.KIND, ())
-        )
-        contact_actions = self._plan_contacts(contacts, known_links, edited)
-        apply(contact_actions)
-        self._close_leftovers(leftovers, (contact_flow.KIND, WRITEBACK))
-        if result.interrupted:
-            return
+            # -- contacts: the clients of the pass's bills, payments, credits and trust postings ------
+            known_links = self.store.links(self.conn, contact_flow.KIND)
+            wanted = {h.contact_id for h in bill_stream.headers if _postable(h, scope)}
+            wanted |= {p.contact_id for p in payments if not p.voided}
+            wanted |= {c.contact_id for c in credits if not c.voided}
+            for setup, transactions in trust:
+                wanted |= trust_flow.wanted_clients(setup, transactions)
+            edited = _edited_customers(changes, known_links)
+            contacts = self.read.contacts(
+                (wanted - set(known_links)) | set(edited),
+                known_links,
+                extra_ids=extra.get(contact_flow.KIND, ()),
+            )
+            people = _People(read={c.source_id: c.name for c in contacts}, asked=wanted | set(edited))
+            self._push(self._plan_contacts(contacts, known_links, edited), people, result, apply)
+            self._close_leftovers(leftovers, (contact_flow.KIND, WRITEBACK))
+            if result.interrupted:
+                return
 
-        stored = self.store.links(self.conn, contact_flow.KIND)
-        names = {s: str(link.snapshot.get("name", "")) for s, link in stored.items() if link.snapshot}
-        names.update({c.source_id: c.name for c in contacts})
-        contact_links: dict[str, LinkView] = dict(stored)
-        if result.dry_run:
-            _stand_in(contact_links, contact_actions)
-        failed = {a.source_id: a.label for a, _error in result.problems if a.kind == contact_flow.KIND}
-        failed.update({a.source_id: a.label for a in result.parked if a.kind == contact_flow.KIND})
-
-        # -- invoices --------------------------------------------------------------------------
-        invoice_actions = self._plan_invoices(invoices, scope, contact_links, failed, names, pending, changes)
-        endings = [a for a in invoice_actions if a.op in (Op.VOID, Op.DELETE)]
-        apply([a for a in invoice_actions if a.op not in (Op.VOID, Op.DELETE)])
+            # -- invoices a window at a time; each payment and credit as soon as its bills are in --
+            referenced = {b for p in payments for b in p.bill_ids} | {b for c in credits for b in c.bill_ids}
+            seen: dict[str, Invoice] = {}  # bills payments and credits name, without their lines
+            paying = _links_by_id(
+                self.store.links_of(self.conn, [(invoice_flow.KIND, b) for b in referenced])
+            )
+            endings: list[Action] = []
+            credit_deletions: list[Action] = []
+            planned: list[Action] = []  # a dry run's creates, standing in for links
+            settled: set[str] = set()
+            for window in windows:
+                self._late_contacts(
+                    (i.contact_id for i in window if _postable(i, scope)), people, result, apply
+                )
+                if result.interrupted:
+                    return
+                invoice_actions = self._plan_invoices(
+                    window, scope, people.links, people.failed, people.names, pending, changes
+                )
+                endings += [a for a in invoice_actions if a.op in (Op.VOID, Op.DELETE)]
+                apply([a for a in invoice_actions if a.op not in (Op.VOID, Op.DELETE)])
+                if result.interrupted:
+                    return
+                ids = [i.source_id for i in window if i.source_id in referenced]
+                seen.update({i.source_id: replace(i, lines=()) for i in window if i.source_id in referenced})
+                paying.update(
+                    _links_by_id(self.store.links_of(self.conn, [(invoice_flow.KIND, b) for b in ids]))
+                )
+                if result.dry_run:
+                    planned += invoice_actions
+                    _stand_in(paying, [a for a in planned if a.source_id in referenced])
+                unsynced = self.store.open_error_ids(self.conn, invoice_flow.KIND)
+                unsynced |= {a.source_id for a in invoice_actions if a.error}
+                ready_payments = _ready(payments, settled, paying, unsynced, people.links)
+                ready_credits = _ready(credits, settled, paying, unsynced, people.links)
+                if ready_payments or ready_credits:
+                    parents = self._parents(scope, people, paying, {}, seen, changes)
+                    credit_deletions += self._settle(ready_payments, ready_credits, parents, result, apply)
+                    settled |= {p.source_id for p in ready_payments} | {c.source_id for c in ready_credits}
+                    if result.interrupted:
+                        return
         self._close_leftovers(leftovers, (invoice_flow.KIND,))
-        if result.interrupted:
-            return
         invoice_links: dict[str, LinkView] = dict(self.store.links(self.conn, invoice_flow.KIND))
         if result.dry_run:
-            _stand_in(invoice_links, invoice_actions)
-        unsynced = {e.source_id: e.label for e in self.store.open_errors(self.conn, invoice_flow.KIND)}
-        unsynced.update(
+            _stand_in(invoice_links, planned)
+        unsynced_labels = {e.source_id: e.label for e in self.store.open_errors(self.conn, invoice_flow.KIND)}
+        unsynced_labels.update(
             {a.source_id: a.label for a in result.actions if a.kind == invoice_flow.KIND and a.error}
         )
         # Payments and credits to try again, read only now: one still waiting for a bill or contact
         # that failed again in this pass would only be blocked again (Clio's budget is small).
         waiting = self.read.still_waiting()
-        payments += self.read.retries(self.read.payments, payments, changes, waiting)
-        credits += self.read.retries(self.read.credit_notes, credits, changes, waiting)
-        bills = self.read.bills_paid(payments, credits, invoices, invoice_links)
+        retried_payments = self.read.retries(self.read.payments, payments, changes, waiting)
+        retried_credits = self.read.retries(self.read.credit_notes, credits, changes, waiting)
         kinds = (*self.read.payments.kinds, *self.read.credit_notes.kinds)
-        read = {p.source_id for p in payments} | {c.source_id for c in credits}
+        read = {p.source_id for p in payments + retried_payments} | {
+            c.source_id for c in credits + retried_credits
+        }
+        payments = [p for p in payments if p.source_id not in settled] + retried_payments
+        credits = [c for c in credits if c.source_id not in settled] + retried_credits
+        bills = self.read.bills_paid(payments, credits, list(seen.values()), invoice_links)
         apply(self.read.still_blocked(waiting, kinds, read))
 
-        # -- credit notes, their applications, payments -----------------------------------------
-        # What every payment and credit needs about its parents, built (and type-checked) once.
-        parents = payment_flow.SettlingWorld(
-            contact_links=contact_links,
-            invoice_links=invoice_links,
-            unsynced_bills=unsynced,
-            out_of_scope_bills={
-                s: reason
-                for s, bill in bills.items()
-                if (reason := invoice_flow.out_of_scope_reason(bill, scope))
-            },
-            bill_labels={s: invoice_flow.invoice_label(b, names.get(b.contact_id)) for s, b in bills.items()},
-            failed_contacts=failed,
-            contact_names=names,
-            versions=changes.versions if changes else {},
-            ledger_title=self.ledger.title,
-        )
-        shared: dict[str, Any] = {f.name: getattr(parents, f.name) for f in fields(parents)}
-        credit_actions = credit_flow.plan_credit_notes(
-            credits,
-            credit_flow.CreditWorld(
-                links=self.store.links(self.conn, credit_flow.KIND),
-                item=self.config.mapping.credit_notes,
-                mapping_noun=self.ledger.mapping_noun,
-                **shared,
-            ),
-        )
-        credit_deletions = [a for a in credit_actions if a.op is Op.DELETE]
-        apply([a for a in credit_actions if a.op is not Op.DELETE])
-        credit_links: dict[str, LinkView] = dict(self.store.links(self.conn, credit_flow.KIND))
-        if result.dry_run:
-            _stand_in(credit_links, credit_actions)
-        apply(
-            credit_flow.plan_credit_applications(
-                credits,
-                credit_flow.ApplicationWorld(
-                    links=self.store.links(self.conn, credit_flow.APPLICATION_KIND),
-                    credit_links=credit_links,
-                    **shared,
-                ),
-            )
-        )
-        apply(
-            payment_flow.plan_payments(
-                payments,
-                payment_flow.PaymentWorld(
-                    links=self.store.links(self.conn, payment_flow.KIND),
-                    deposit_account=self.config.mapping.payment_account or None,
-                    **shared,
-                ),
-            )
-        )
+        # -- the credit notes and payments left: waiting for a bill that failed, or tried again --------
+        parents = self._parents(scope, people, invoice_links, unsynced_labels, bills, changes)
+        credit_deletions += self._settle(payments, credits, parents, result, apply)
         vendors = _Once(self.ledger.vendors)
         for setup, transactions in trust:
-            world = self._trust_world(setup, transactions, contact_links, failed, changes, pending, vendors)
+            world = self._trust_world(
+                setup, transactions, people.links, people.failed, changes, pending, vendors
+            )
             self._apply_trust(setup, transactions, world, result, apply)
         if trust and not (result.dry_run or result.interrupted):
             self._close_moot_trust_errors(result)
@@ -381,6 +380,127 @@ class SyncPass:
             self.store.set_cursor(self.conn, stream, started)
         if self.since is None:
             self.store.set_cursor(self.conn, STREAM_BILLS, started)
+
+    # -- contacts ------------------------------------------------------------------------------
+
+    def _push(
+        self,
+        actions: Sequence[Action],
+        people: _People,
+        result: PassResult,
+        apply: Callable[[Sequence[Action]], None],
+    ) -> None:
+        """Push contacts, then see them as the later phases will: linked (or planned), named, failed."""
+        apply(actions)
+        stored = self.store.links(self.conn, contact_flow.KIND)
+        people.links = dict(stored)
+        if result.dry_run:
+            people.planned += [a for a in actions if a.kind == contact_flow.KIND]
+            _stand_in(people.links, people.planned)
+        snapshots = {s: str(link.snapshot.get("name", "")) for s, link in stored.items() if link.snapshot}
+        people.names = snapshots | people.read
+        people.failed = {a.source_id: a.label for a, _error in result.problems if a.kind == contact_flow.KIND}
+        people.failed.update({a.source_id: a.label for a in result.parked if a.kind == contact_flow.KIND})
+
+    def _late_contacts(
+        self,
+        contact_ids: Iterable[str],
+        people: _People,
+        result: PassResult,
+        apply: Callable[[Sequence[Action]], None],
+    ) -> None:
+        """Clients the first contact push did not know were needed: those of a bill whose header did
+        not show it would be written (a zero bill with lines)."""
+        late = set(contact_ids) - set(people.links) - people.asked
+        if not late:
+            return
+        contacts = self.source.contacts(sorted(late))
+        people.asked |= late
+        people.read.update({c.source_id: c.name for c in contacts})
+        self._push(self._plan_contacts(contacts, people.links, {}), people, result, apply)
+
+    # -- payments and credit notes ---------------------------------------------------------------
+
+    def _parents(
+        self,
+        scope: invoice_flow.InvoiceScope,
+        people: _People,
+        invoice_links: Mapping[str, LinkView],
+        unsynced: Mapping[str, str],
+        bills: Mapping[str, Invoice],
+        changes: LedgerChanges | None,
+    ) -> payment_flow.SettlingWorld:
+        """What every payment and credit needs about its parents, built (and type-checked) once."""
+        return payment_flow.SettlingWorld(
+            contact_links=people.links,
+            invoice_links=invoice_links,
+            unsynced_bills=unsynced,
+            out_of_scope_bills={
+                s: reason
+                for s, bill in bills.items()
+                if (reason := invoice_flow.out_of_scope_reason(bill, scope))
+            },
+            bill_labels={
+                s: invoice_flow.invoice_label(b, people.names.get(b.contact_id)) for s, b in bills.items()
+            },
+            failed_contacts=people.failed,
+            contact_names=people.names,
+            versions=changes.versions if changes else {},
+            ledger_title=self.ledger.title,
+        )
+
+    def _settle(
+        self,
+        payments: Sequence[Payment],
+        credits: Sequence[CreditNote],
+        parents: payment_flow.SettlingWorld,
+        result: PassResult,
+        apply: Callable[[Sequence[Action]], None],
+    ) -> list[Action]:
+        """Credit notes, then their applications, then payments; returns the credit-note deletions,
+        which wait for the end of the pass (before the invoices they were applied to are voided)."""
+        shared: dict[str, Any] = {f.name: getattr(parents, f.name) for f in fields(parents)}
+        credit_actions = credit_flow.plan_credit_notes(
+            credits,
+            credit_flow.CreditWorld(
+                links=self._links(credit_flow.KIND, credits),
+                item=self.config.mapping.credit_notes,
+                mapping_noun=self.ledger.mapping_noun,
+                **shared,
+            ),
+        )
+        apply([a for a in credit_actions if a.op is not Op.DELETE])
+        credit_links = self._links(credit_flow.KIND, credits)
+        if result.dry_run:
+            _stand_in(credit_links, credit_actions)
+        apply(
+            credit_flow.plan_credit_applications(
+                credits,
+                credit_flow.ApplicationWorld(
+                    links=self._links(credit_flow.APPLICATION_KIND, credits),
+                    credit_links=credit_links,
+                    **shared,
+                ),
+            )
+        )
+        apply(
+            payment_flow.plan_payments(
+                payments,
+                payment_flow.PaymentWorld(
+                    links=self._links(payment_flow.KIND, payments),
+                    deposit_account=self.config.mapping.payment_account or None,
+                    **shared,
+                ),
+            )
+        )
+        return [a for a in credit_actions if a.op is Op.DELETE]
+
+    def _invoice_links(self, bill_ids: Iterable[str]) -> dict[str, LinkView]:
+        return _links_by_id(self.store.links_of(self.conn, [(invoice_flow.KIND, b) for b in bill_ids]))
+
+    def _links(self, kind: str, records: Iterable[Payment | CreditNote]) -> dict[str, LinkView]:
+        """The links of these records' ``kind``, by source id."""
+        return _links_by_id(self.store.links_of(self.conn, [(kind, r.source_id) for r in records]))
 
     # -- trust ---------------------------------------------------------------------------------
 
@@ -524,8 +644,9 @@ class SyncPass:
         settings = (
             self._settings_once() if in_scope else LedgerSettings(custom_numbers=True, computes_tax=False)
         )
-        if in_scope:
+        if in_scope and not self._mapping_checked:
             self._check_mapping(settings)
+            self._mapping_checked = True
         links = self.store.links(self.conn, invoice_flow.KIND)
         unlinked = invoice_flow.unlinked_numbers(in_scope, links)
         existing = self.ledger.invoices_by_number(unlinked) if unlinked else {}
@@ -589,6 +710,7 @@ class SyncPass:
 
 
 T = TypeVar("T")
+R = TypeVar("R", Payment, CreditNote)
 
 
 class _Once(Generic[T]):
@@ -602,6 +724,46 @@ class _Once(Generic[T]):
         if self._value is None:
             self._value = self._read()
         return self._value
+
+
+@dataclass
+class _People:
+    """The pass's contacts as the later phases see them: links (in a dry run, the planned ones too),
+    names, the ones that failed; the names read from Clio this pass, and every id asked for."""
+
+    read: dict[str, str]
+    asked: set[str]
+    links: dict[str, LinkView] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    planned: list[Action] = field(default_factory=list)
+
+
+def _ready(
+    records: Sequence[R],
+    settled: Collection[str],
+    invoice_links: Mapping[str, LinkView],
+    unsynced: Collection[str],
+    contact_links: Mapping[str, LinkView],
+) -> list[R]:
+    """Payments (credit notes) whose client and every bill are in the ledger, with nothing pending."""
+    return [
+        r
+        for r in records
+        if r.source_id not in settled
+        and r.contact_id in contact_links
+        and r.bill_ids
+        and all(b in invoice_links and b not in unsynced for b in r.bill_ids)
+    ]
+
+
+def _links_by_id(links: Mapping[tuple[str, str], LinkView]) -> dict[str, LinkView]:
+    return {source_id: link for (_kind, source_id), link in links.items()}
+
+
+def _postable(invoice: Invoice, scope: invoice_flow.InvoiceScope) -> bool:
+    """A bill the pass would write (its client must be in the ledger first)."""
+    return scope.includes(invoice) and bool(invoice.lines or invoice.total)
 
 
 def _by_kind(pending: Mapping[tuple[str, str], str]) -> dict[str, list[str]]:

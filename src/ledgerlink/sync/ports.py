@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -230,6 +230,16 @@ class LedgerChanges:
     versions: Mapping[str, Mapping[str, str | None]] = field(default_factory=dict)
 
 
+class InvoiceStream(Protocol):
+    """A pass's bills: known up front as ``headers`` (invoices without their charge lines, enough to
+    know their clients, states and totals), then whole, window by window, as their lines are read."""
+
+    @property
+    def headers(self) -> Sequence[Invoice]: ...
+
+    def windows(self) -> Iterator[list[Invoice]]: ...
+
+
 class Source(Protocol):
     """The practice-management system, read side."""
 
@@ -242,6 +252,12 @@ class Source(Protocol):
         ...
 
     def changed_invoices(self, since: datetime | None, *, issued_after: date | None) -> list[Invoice]: ...
+
+    def invoice_stream(
+        self, since: datetime | None, *, issued_after: date | None, ids: Collection[str] = ()
+    ) -> InvoiceStream:
+        """Bills changed after ``since`` (issued after ``issued_after``) and the bills ``ids``, in windows."""
+        ...
 
     def invoices(self, ids: Collection[str]) -> list[Invoice]: ...
 
@@ -277,6 +293,7 @@ class Ledger(Protocol):
     title: str  # "QuickBooks Online" | "Xero"
     max_doc_number: int  # longest invoice number the ledger accepts
     mapping_noun: str  # what a [mapping] value names there: "Product/Service" | "account code"
+    batch_size: int  # most writes one write() call carries: what one request of the ledger takes
 
     @property
     def name_clash_help(self) -> str:

@@ -28,7 +28,7 @@ from ledgerlink.sync.flows import invoices as invoice_flow
 from ledgerlink.sync.flows import payments as payment_flow
 from ledgerlink.sync.flows import trust as trust_flow
 from ledgerlink.sync.plan import Action, Op
-from ledgerlink.sync.ports import Ledger, LedgerChanges, LinkView, Source
+from ledgerlink.sync.ports import InvoiceStream, Ledger, LedgerChanges, LinkView, Source
 
 log = logging.getLogger("ledgerlink.sync")
 
@@ -120,18 +120,16 @@ class PassReader:
             )
         return changes
 
-    def changed_invoices(self, extra_ids: Collection[str]) -> list[Invoice]:
+    def invoice_stream(self, extra_ids: Collection[str]) -> InvoiceStream:
+        """Bills changed since the last pass (by issue date for a --since backfill), bills whose error
+        is open and not parked, and ``extra_ids`` (unfinished intents)."""
         start = self.since or self.config.sync.start_date
-        invoices = self.source.changed_invoices(
+        failed = self.store.open_error_ids(self.conn, invoice_flow.KIND, parked=False)
+        return self.source.invoice_stream(
             None if self.since else self.mark(STREAM_BILLS),
             issued_after=start - timedelta(days=1) if start else None,
+            ids=sorted(failed | set(extra_ids)),
         )
-        have = {i.source_id for i in invoices}
-        failed = self.store.open_error_ids(self.conn, invoice_flow.KIND, parked=False)
-        retry = (failed | set(extra_ids)) - have
-        if retry:
-            invoices = invoices + self.source.invoices(sorted(retry))
-        return invoices
 
     def retry_ids(
         self,

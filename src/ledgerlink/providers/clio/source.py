@@ -4,10 +4,8 @@ notes, tax settings and trust ledgers as domain records, and contact edits writt
 from __future__ import annotations
 
 import logging
-from collections import Counter, deque
-from collections.abc import Callable, Collection, Iterable, Sequence
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from collections.abc import Callable, Collection, Sequence
+from datetime import date, datetime
 from typing import TypeVar
 
 from ledgerlink.domain import (
@@ -19,10 +17,10 @@ from ledgerlink.domain import (
     TaxSettings,
     TrustAccount,
     TrustTransaction,
-    money,
 )
 from ledgerlink.errors import ConflictError, LedgerlinkError
-from ledgerlink.providers.clio.client import IDS_PER_REQUEST, ClioClient
+from ledgerlink.providers.clio.bills import BillStream, flatten
+from ledgerlink.providers.clio.client import ClioClient
 from ledgerlink.providers.clio.hard_costs import ClioHardCosts
 from ledgerlink.providers.clio.timesheet import firm_user, time_entry_from_clio
 from ledgerlink.providers.clio.translate import (
@@ -33,32 +31,19 @@ from ledgerlink.providers.clio.translate import (
     contact_edit_body,
     contact_from_clio,
     credit_note_from_allocations,
-    invoice_from_clio,
     payment_from_allocations,
     tax_settings_from_clio,
     trust_account_from_clio,
     trust_transaction_from_clio,
 )
 from ledgerlink.providers.clio.wire import (
-    ClioActivity,
     ClioAllocation,
-    ClioBill,
     ClioBillingSettings,
-    ClioLineItem,
 )
 from ledgerlink.sync.payroll_ports import FirmUser, TimeEntry
 
 log = logging.getLogger("ledgerlink.clio")
 
-# Up to this many bills (the oldest ones, when there are more) get a line-item request each;
-# the lines of the rest come from one paged scan of the line items created since then.
-LINES_PER_BILL_UP_TO = 10
-# Lines are created with or after their bill; the margin covers clocks and time zones.
-SCAN_MARGIN = timedelta(days=1)
-# The activities behind many bills' lines are read this many at a time (rounded down to whole
-# requests), and each bill becomes an invoice as soon as its activities are read: a first sync of
-# a big firm never holds every activity (nor every line) of the firm at once.
-ACTIVITIES_AT_ONCE = 2000
 # Up to this many payments (credit memos) get an allocations request each to complete them; more
 # are completed by one paged read of every valid allocation.
 PARENTS_ONE_BY_ONE_UP_TO = 10
@@ -75,7 +60,7 @@ class ClioSource:
     scanned lines do not add up to its total is read again on its own.
 
     Payments and credit notes are read the same way from allocations: the changed ones (valid
-    and voided: two requests), then the valid allocations of each touched parent that did not
+    and voided in one read), then the valid allocations of each touched parent that did not
     change — one ``parent_id`` request per parent for a few, one read of every valid allocation
     for more than :data:`PARENTS_ONE_BY_ONE_UP_TO` (a firm's allocations fill a few pages of 200,
     cheaper than a request each). Voided siblings need no completing read: a payment is voided
@@ -100,10 +85,11 @@ class ClioSource:
 
     def changed_invoices(self, since: datetime | None, *, issued_after: date | None) -> list[Invoice]:
         """Bills updated after ``since`` and issued strictly after ``issued_after``, as invoices."""
-        return self._invoices(list(self._client.bills(updated_since=since, issued_after=issued_after)))
+        return flatten(self.invoice_stream(since, issued_after=issued_after).windows())
 
     def invoices(self, ids: Collection[str]) -> list[Invoice]:
-        return self._invoices(list(self._client.bills(ids=[int(i) for i in ids])))
+        bills = list(self._client.bills(ids=[int(i) for i in ids]))
+        return flatten(BillStream(self._client, bills, self._billing_settings).windows())
 
     def tax_settings(self) -> TaxSettings:
         return tax_settings_from_clio(self._billing_settings())
@@ -151,13 +137,7 @@ class ClioSource:
         """
         cached = self._allocations.get(since)
         if cached is None or parent_type in cached[1]:
-            cached = (
-                [
-                    *self._client.allocations(updated_since=since, status="valid"),
-                    *self._client.allocations(updated_since=since, status="invalid"),
-                ],
-                set(),
-            )
+            cached = (list(self._client.allocations(updated_since=since, status=None)), set())
             self._allocations = {since: cached}
         cached[1].add(parent_type)
         return cached[0]
@@ -172,13 +152,8 @@ class ClioSource:
         wanted: list[int] = sorted({int(i) for i in ids})
         if not wanted:
             return []
-        if len(wanted) <= PARENTS_ONE_BY_ONE_UP_TO:
-            found = [
-                *self._client.allocations(status="valid", parent_ids=wanted),
-                *self._client.allocations(status="invalid", parent_ids=wanted),
-            ]
-        else:
-            found = [*self._client.allocations(status="valid"), *self._client.allocations(status="invalid")]
+        few = len(wanted) <= PARENTS_ONE_BY_ONE_UP_TO
+        found = list(self._client.allocations(status=None, parent_ids=wanted if few else None))
         groups = allocations_by_parent(found, parent_type)
         return _settled({i: groups[i] for i in wanted if i in groups}, parent_type, build)
 
@@ -271,73 +246,17 @@ class ClioSource:
 
     # -- bills ----------------------------------------------------------------------------------
 
-    def _invoices(self, bills: list[ClioBill]) -> list[Invoice]:
-        if not bills:  # an idle pass: no need to read the billing settings
-            return []
-        settings = self._billing_settings()
-        lines = self._lines(bills)
-        invoices: list[Invoice] = []
-        activities: dict[int, ClioActivity] = {}
-        queued: list[int] = []  # activity ids still to read, in the order of their bills
-        asked: set[int] = set()  # activity ids read or queued
-        waiting: deque[tuple[ClioBill, list[int]]] = deque()  # bills not yet invoices, with their ids
-        # How many waiting bills need each activity and each bill's lines (freed when none does).
-        needed: Counter[int] = Counter()
-        bills_waiting = Counter(bill.id for bill in bills)
-
-        def read(ids: list[int]) -> None:
-            activities.update((a.id, a) for a in self._client.activities(ids))
-
-        def build(ready: int) -> None:
-            for _ in range(ready):
-                bill, ids = waiting.popleft()
-                try:
-                    invoices.append(invoice_from_clio(bill, lines[bill.id], activities, settings))
-                except LedgerlinkError as exc:
-                    # Not an invoice ledgerlink can write (e.g. a bill state Clio added later): say so, go on.
-                    log.warning("skipping Clio bill %s: %s", bill.number, exc.message)
-                needed.subtract(ids)
-                bills_waiting[bill.id] -= 1
-                for activity_id in ids:
-                    if needed[activity_id] <= 0:  # read again should a later bill name it
-                        activities.pop(activity_id, None)
-                        asked.discard(activity_id)
-                if bills_waiting[bill.id] <= 0:
-                    del lines[bill.id]
-
-        for bill in bills:
-            ids = list(dict.fromkeys(line.activity.id for line in lines[bill.id] if line.activity))
-            queued += [i for i in ids if i not in asked]
-            asked.update(ids)
-            waiting.append((bill, ids))
-            needed.update(ids)
-            if len(queued) >= ACTIVITIES_AT_ONCE:
-                # Whole requests only (the client reads IDS_PER_REQUEST ids a request), so reading in
-                # rounds costs no request more than reading every id at once.
-                whole = len(queued) // IDS_PER_REQUEST * IDS_PER_REQUEST
-                read(queued[:whole])
-                queued = queued[whole:]
-                pending = set(queued)
-                build(next((n for n, (_, i) in enumerate(waiting) if pending.intersection(i)), len(waiting)))
-        if queued:
-            read(queued)
-        build(len(waiting))
-        return invoices
-
-    def _lines(self, bills: Sequence[ClioBill]) -> dict[int, list[ClioLineItem]]:
-        dated = sorted((b for b in bills if b.created_at), key=lambda b: b.created_at or datetime.min)
-        undated = [b for b in bills if not b.created_at]
-        one_by_one, scanned = undated + dated[:LINES_PER_BILL_UP_TO], dated[LINES_PER_BILL_UP_TO:]
-        lines = {bill.id: self._client.line_items(bill.id) for bill in one_by_one}
-        if scanned and scanned[0].created_at:
-            found: dict[int, list[ClioLineItem]] = {bill.id: [] for bill in scanned}
-            for line in self._client.line_items_created_since(scanned[0].created_at - SCAN_MARGIN):
-                if line.bill is not None and line.bill.id in found:
-                    found[line.bill.id].append(line)
-            for bill in scanned:
-                adds_up = _adds_up(bill, found[bill.id])
-                lines[bill.id] = found[bill.id] if adds_up else self._client.line_items(bill.id)
-        return lines
+    def invoice_stream(
+        self, since: datetime | None, *, issued_after: date | None, ids: Collection[str] = ()
+    ) -> BillStream:
+        """Bills updated after ``since`` (issued strictly after ``issued_after``) and the bills ``ids``,
+        as invoices in windows (see :mod:`ledgerlink.providers.clio.bills`)."""
+        bills = list(self._client.bills(updated_since=since, issued_after=issued_after))
+        have = {str(bill.id) for bill in bills}
+        unread = sorted({int(i) for i in ids if i not in have})
+        if unread:
+            bills += self._client.bills(ids=unread)
+        return BillStream(self._client, bills, self._billing_settings)
 
     # -- what `ledgerlink doctor` reads ---------------------------------------------------------
 
@@ -369,12 +288,3 @@ def _settled(
         except LedgerlinkError as exc:
             log.warning("skipping Clio %s %s: %s", parent_type, parent_id, exc.message)
     return records
-
-
-def _adds_up(bill: ClioBill, lines: Iterable[ClioLineItem]) -> bool:
-    """Whether these lines, the bill's taxes and its interest make exactly its total."""
-    interest = bill.interest.total if bill.interest else Decimal(0)
-    charges = sum((money(line.total) for line in lines), Decimal(0))
-    return charges + money(bill.tax_sum) + money(bill.secondary_tax_sum) + money(interest) == money(
-        bill.total
-    )

@@ -53,7 +53,7 @@ from ledgerlink.domain import (
 from ledgerlink.errors import LedgerlinkError
 from ledgerlink.providers.clio.trust_kinds import classify, is_trust_request
 from ledgerlink.providers.clio.wire import (
-    ClioActivity,
+    ClioActivityCategory,
     ClioAddress,
     ClioAllocation,
     ClioBankAccount,
@@ -102,7 +102,7 @@ def contact_from_clio(contact: ClioContact) -> Contact:
 def invoice_from_clio(
     bill: ClioBill,
     lines: Sequence[ClioLineItem],
-    activities: Mapping[int, ClioActivity],
+    activities: Mapping[int, ClioActivityCategory],
     settings: ClioBillingSettings,
 ) -> Invoice:
     """The domain Invoice for a bill, its line items and the activities behind them.
@@ -159,7 +159,7 @@ def invoice_from_clio(
     )
 
 
-def _line(line: ClioLineItem, activities: Mapping[int, ClioActivity]) -> InvoiceLine:
+def _line(line: ClioLineItem, activities: Mapping[int, ClioActivityCategory]) -> InvoiceLine:
     # Clio's other kinds ("Product", and any added later) are charges that are not time.
     kind = LineKind.TIME if line.kind == "Service" else LineKind.EXPENSE
     activity = activities.get(line.activity.id) if line.activity else None

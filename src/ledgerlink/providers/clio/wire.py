@@ -141,16 +141,19 @@ class ClioActivityRef(ClioRef):
 
 
 class ClioLineItem(_Wire):
+    """A bill's line, with the fields an invoice line is made of.
+
+    A first sync reads one for every line of every bill, so the fields nobody reads (``etag``,
+    ``type``, ``sub_total``, ``matter``, ``user``) are not asked for.
+    """
+
     id: int
-    etag: str | None = None
-    type: str | None = None
     kind: str  # "Service" | "Expense" (+ future values)
     description: str | None = None
     note: str | None = None
     date: dt.date | None = None
     quantity: Decimal  # hours for time lines (unlike an activity's quantity, which is seconds)
     price: Decimal
-    sub_total: Decimal = ZERO
     total: Decimal
     tax: Decimal = ZERO
     secondary_tax: Decimal = ZERO
@@ -158,8 +161,6 @@ class ClioLineItem(_Wire):
     secondary_taxable: bool = False
     activity: ClioActivityRef | None = None
     bill: ClioRef | None = None
-    matter: ClioRef | None = None
-    user: ClioRef | None = None
 
 
 class ClioActivityDescription(ClioNamed):
@@ -181,10 +182,21 @@ class ClioExpenseCategory(ClioExpenseCategoryRef):
     updated_at: dt.datetime | None = None
 
 
-class ClioActivity(_Wire):
+class ClioActivityCategory(_Wire):
+    """An activity as a bill's lines need it: the category of the time or expense entry.
+
+    A line item names only ``activity{id,type}`` (fields nest one level, reference §1.2), so the
+    categories are a read of their own, of these fields alone: every line of a first sync needs one.
+    """
+
     id: int
-    etag: str | None = None
     type: str  # TimeEntry | ExpenseEntry | HardCostEntry | SoftCostEntry (+ future values)
+    activity_description: ClioNamed | None = None
+    expense_category: ClioExpenseCategoryRef | None = None
+
+
+class ClioActivity(ClioActivityCategory):
+    etag: str | None = None
     date: dt.date | None = None
     quantity: Decimal | None = None  # seconds for time entries since 4.0.4
     quantity_in_hours: Decimal | None = None
@@ -196,8 +208,6 @@ class ClioActivity(_Wire):
     no_charge: bool = False
     billed: bool = False
     tax_setting: str | None = None
-    activity_description: ClioNamed | None = None
-    expense_category: ClioExpenseCategoryRef | None = None
     user: ClioNamed | None = None
     matter: ClioMatterRef | None = None
     bill: ClioBillRef | None = None

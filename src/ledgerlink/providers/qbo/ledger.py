@@ -88,6 +88,7 @@ class QboLedger:
     title = "QuickBooks Online"
     max_doc_number = translate.MAX_DOC_NUMBER
     mapping_noun = "Product/Service"
+    batch_size = 30  # a /batch request's limit (reference/qbo.md §3.1; QboClient's MAX_BATCH_ITEMS)
     name_clash_help = ""
 
     def __init__(self, client: QboClient, *, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:

@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
+from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -26,18 +27,30 @@ def dumps(value: Any) -> bytes:
 
 
 def _encode(value: Any) -> str:
-    if isinstance(value, BaseModel):
-        return _encode(value.model_dump(mode="python", exclude_none=True))
+    # The json module's C string encoders, types tested most frequent first: every write's body
+    # passes here, and a json.dumps per value (a new JSONEncoder each time) was 6 % of a first sync's CPU.
+    if isinstance(value, str):
+        return encode_basestring(value)
     if isinstance(value, Mapping):
-        return "{" + ",".join(f"{json.dumps(str(k))}:{_encode(v)}" for k, v in value.items()) + "}"
+        return (
+            "{"
+            + ",".join([encode_basestring_ascii(str(k)) + ":" + _encode(v) for k, v in value.items()])
+            + "}"
+        )
     if isinstance(value, list | tuple):
-        return "[" + ",".join(_encode(v) for v in value) + "]"
+        return "[" + ",".join([_encode(v) for v in value]) + "]"
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"not a finite amount: {value}")
         return format(value, "f")
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, BaseModel):
+        return _encode(value.model_dump(mode="python", exclude_none=True))
     if isinstance(value, datetime | date):
-        return json.dumps(value.isoformat())
+        return encode_basestring_ascii(value.isoformat())
     return json.dumps(value, ensure_ascii=False)
 
 

@@ -19,8 +19,19 @@ Writes (§1 "Bulk + errors", §4, §5):
   dedupe beyond that window is the caller's (its intent rows and look-ups by number);
 - ``unitdp=4`` whenever a unit price has more than 2 decimals, which Xero otherwise rounds (§8.5).
 
-Reads page with ``page=N`` (100 a page) until ``pagination.pageCount`` is reached or a page comes
-back short; invoice, credit-note and bank-transaction reads ask for ``unitdp=4``.
+Reads page with ``page=N`` and ``pageSize=1000`` until ``pagination.pageCount`` is reached or a page
+comes back short; invoice, credit-note and bank-transaction reads ask for ``unitdp=4``.
+
+Assumptions (API behaviour beyond ``reference/xero.md``, with sources):
+
+- **1,000 records a page** is the most ``pageSize`` takes, on every endpoint that pages (§1; Xero's
+  developer announcement of 2024 "up to a maximum pagesize of 1000 for all endpoints that currently
+  support paging", quoted in ``calcinai/xero-php#915``).
+- **A query string of at most 2,048 characters** (as sent, percent-encoded): Xero answers a longer
+  one 404 "The resource you're looking for cannot be found" (``XeroAPI/Xero-NetStandard#471``: a
+  URL over 2,091 characters; ``XeroAPI/Xero-OpenAPI#534`` and ``XeroAPI/xero-node#404``: 52 ids
+  pass, 53 fail; ``XeroAPI/Xero-Net#389``, Xero staff: a limit on the query's length). So list
+  filters (``IDs``, ``InvoiceNumbers``) carry as many values a GET as fit, never a fixed count.
 """
 
 from __future__ import annotations
@@ -28,7 +39,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -59,9 +70,10 @@ from ledgerlink.providers.xero.wire import (
 
 ACCOUNTING_PATH = "/api.xro/2.0"
 MAX_ELEMENTS_PER_WRITE = 50
-PAGE_SIZE = 100
+PAGE_SIZE = 1000  # the most Xero pages allow (module docstring)
+MAX_QUERY_STRING = 2048  # characters, percent-encoded; Xero answers a longer one 404 (module docstring)
 MAX_IDEMPOTENCY_KEY = 128
-NUMBERS_PER_LOOKUP = 50  # invoice numbers per GET: keeps the query string short
+SALES_INVOICES = 'Type=="ACCREC"'
 _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9._:-]+")
 
 Record = TypeVar("Record", bound=XeroModel)
@@ -199,10 +211,10 @@ class XeroClient:
         search_term: str | None = None,
     ) -> list[XeroContact]:
         """Contacts matching the filters (every page unless ``page`` names one); archived ones on request."""
-        params = _params(where=where, IDs=_joined(ids), searchTerm=search_term)
+        params = _params(where=where, searchTerm=search_term)
         if include_archived:
             params["includeArchived"] = "true"
-        return self._paged("Contacts", XeroContact, params, page=page, modified_since=modified_since)
+        return self._listed("Contacts", XeroContact, params, ids, page=page, modified_since=modified_since)
 
     def invoices(
         self,
@@ -219,7 +231,6 @@ class XeroClient:
         """Invoices matching the filters; the explicit lists are faster than ``where`` ORs (§1)."""
         params = _params(
             where=where,
-            IDs=_joined(ids),
             InvoiceNumbers=_joined(numbers),
             ContactIDs=_joined(contact_ids),
             Statuses=_joined(statuses),
@@ -227,14 +238,35 @@ class XeroClient:
         )
         if include_archived:
             params["includeArchived"] = "true"
-        return self._paged("Invoices", XeroInvoice, params, page=page, modified_since=modified_since)
+        return self._listed("Invoices", XeroInvoice, params, ids, page=page, modified_since=modified_since)
 
     def invoices_by_number(self, numbers: Sequence[str]) -> list[XeroInvoice]:
-        """The invoices numbered ``numbers`` (ACCREC numbers are unique), NUMBERS_PER_LOOKUP a request."""
+        """The invoices numbered ``numbers`` (ACCREC numbers are unique), in as few GETs as Xero allows.
+
+        Look-ups by ``InvoiceNumbers`` carry as many numbers as fit a query string. When that takes
+        more than one GET, the organisation's sales invoices are read whole instead if they fill no
+        more pages than the look-ups would (a new organisation: one page); the first page says how
+        many there are, so a large book costs one GET more than the look-ups alone.
+        """
         wanted = list(dict.fromkeys(numbers))
+        _joined(wanted)  # refuses a number Xero's comma-separated list cannot carry
+        lookups = _fitting("InvoiceNumbers", wanted, _params(unitdp="4"))
+        if len(lookups) > 1:
+            found = self._sales_invoices_numbered(set(wanted), pages_at_most=len(lookups))
+            if found is not None:
+                return found
+        return [record for chunk in lookups for record in self.invoices(numbers=chunk)]
+
+    def _sales_invoices_numbered(self, wanted: set[str], *, pages_at_most: int) -> list[XeroInvoice] | None:
+        """The sales invoices numbered ``wanted``, from every page of the book — or None, after its
+        first page, when the book fills more than ``pages_at_most`` pages. Only matches are kept."""
         found: list[XeroInvoice] = []
-        for start in range(0, len(wanted), NUMBERS_PER_LOOKUP):
-            found.extend(self.invoices(numbers=wanted[start : start + NUMBERS_PER_LOOKUP]))
+        params = _params(where=SALES_INVOICES, unitdp="4")
+        for number, (body, records) in enumerate(self._pages("Invoices", XeroInvoice, params), start=1):
+            pages = _page_count(body)
+            if number == 1 and (pages is None or pages > pages_at_most):
+                return None
+            found.extend(r for r in records if r.invoice_number in wanted)
         return found
 
     def payments(
@@ -447,6 +479,32 @@ class XeroClient:
             response = self.transport.request("GET", path, params=dict(params), headers=headers)
         return _json(response)
 
+    def _listed(
+        self,
+        collection: str,
+        model: type[Record],
+        params: dict[str, str],
+        ids: Sequence[str],
+        *,
+        page: int | None,
+        modified_since: datetime | None,
+    ) -> list[Record]:
+        """Records matching ``params`` (and ``ids``, as many a GET as fit a query string)."""
+        if not ids:
+            return self._paged(collection, model, params, page=page, modified_since=modified_since)
+        _joined(ids)  # refuses an id Xero's comma-separated list cannot carry
+        return [
+            record
+            for chunk in _fitting("IDs", ids, params)
+            for record in self._paged(
+                collection,
+                model,
+                {**params, "IDs": ",".join(chunk)},
+                page=page,
+                modified_since=modified_since,
+            )
+        ]
+
     def _paged(
         self,
         collection: str,
@@ -456,17 +514,33 @@ class XeroClient:
         page: int | None,
         modified_since: datetime | None,
     ) -> list[Record]:
-        headers = {"If-Modified-Since": _http_timestamp(modified_since)} if modified_since else None
-        number = page or 1
         found: list[Record] = []
-        while True:
-            body = self._get(
-                f"/{collection}", {**params, "page": str(number), "pageSize": str(PAGE_SIZE)}, headers
-            )
-            records = _records(body, collection, model)
+        for _body, records in self._pages(
+            collection, model, params, first=page or 1, modified_since=modified_since
+        ):
             found.extend(records)
-            if page is not None or _last_page(body, number, len(records)):
-                return found
+            if page is not None:
+                break
+        return found
+
+    def _pages(
+        self,
+        collection: str,
+        model: type[Record],
+        params: dict[str, str],
+        *,
+        first: int = 1,
+        modified_since: datetime | None = None,
+    ) -> Iterator[tuple[dict[str, Any], list[Record]]]:
+        """Each page's answer and records from ``first`` on, read as the caller asks for the next."""
+        headers = {"If-Modified-Since": _http_timestamp(modified_since)} if modified_since else None
+        number = first
+        while True:
+            body = self._get(f"/{collection}", {**params, **_page_params(number)}, headers)
+            records = _records(body, collection, model)
+            yield body, records
+            if _last_page(body, number, len(records)):
+                return
             number += 1
 
 
@@ -511,11 +585,46 @@ def _records(body: Mapping[str, Any], collection: str, model: type[Record]) -> l
     return [model.model_validate(item) for item in items]
 
 
-def _last_page(body: Mapping[str, Any], number: int, count: int) -> bool:
+def _page_params(number: int) -> dict[str, str]:
+    return {"page": str(number), "pageSize": str(PAGE_SIZE)}
+
+
+def _page_count(body: Mapping[str, Any]) -> int | None:
     pagination = body.get("pagination")
     if isinstance(pagination, Mapping) and isinstance(pagination.get("pageCount"), int):
-        return number >= int(pagination["pageCount"])
-    return count < PAGE_SIZE
+        return int(pagination["pageCount"])
+    return None
+
+
+def _last_page(body: Mapping[str, Any], number: int, count: int) -> bool:
+    pages = _page_count(body)
+    return number >= pages if pages is not None else count < PAGE_SIZE
+
+
+def _query_length(params: Mapping[str, str]) -> int:
+    """The length of ``params`` as a query string, percent-encoded as httpx sends it."""
+    return len(str(httpx.QueryParams(dict(params))))
+
+
+def _fitting(name: str, values: Sequence[str], params: Mapping[str, str]) -> list[list[str]]:
+    """``values`` in order, split so that each list sent as ``name`` beside ``params`` (and any page)
+    keeps the query string within MAX_QUERY_STRING."""
+    # The page number is sized for the longest a read can reach, so a later page fits too.
+    room = MAX_QUERY_STRING - _query_length({**params, "page": "99999", "pageSize": str(PAGE_SIZE), name: ""})
+    comma = _query_length({"": ","}) - 1
+    chunks: list[list[str]] = []
+    used = 0
+    for value in values:
+        cost = _query_length({"": value}) - 1
+        if cost > room:
+            raise ValueError(f"the {name} value {value!r} alone is longer than a Xero query string allows")
+        if chunks and used + comma + cost <= room:
+            chunks[-1].append(value)
+            used += comma + cost
+        else:
+            chunks.append([value])
+            used = cost
+    return chunks
 
 
 def _params(**values: str | None) -> dict[str, str]:
@@ -562,6 +671,7 @@ def _bank_lines(transaction: XeroBankTransaction) -> Sequence[XeroLineItem] | No
 __all__ = [
     "ACCOUNTING_PATH",
     "MAX_ELEMENTS_PER_WRITE",
+    "MAX_QUERY_STRING",
     "PAGE_SIZE",
     "ElementOutcome",
     "XeroClient",

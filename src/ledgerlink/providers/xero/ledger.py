@@ -33,7 +33,8 @@ Assumptions:
 - A credit note is applied by one allocation per invoice (each its own call); its link is the
   allocation ids joined. Allocations carry no marker, so :meth:`find_marked` finds none; instead a
   credit note belongs to one Clio credit, and allocations already on it that equal the draft
-  (invoices, amounts, date) are adopted by the write rather than made twice. Changing or voiding
+  (invoices, amounts, date) are adopted by the write rather than made twice; a note this ledger
+  created in the pass has none, so its application is sent without reading it. Changing or voiding
   a credit note first removes its allocations (Xero locks allocated documents; a change puts
   back those that still fit); voiding an AUTHORISED document is ``VOIDED``, a DRAFT/SUBMITTED
   one is ``DELETED`` (§2.2).
@@ -61,7 +62,7 @@ from typing import Any
 from ledgerlink.domain import Contact
 from ledgerlink.errors import ApiError, NotFoundError, RecordError, ValidationError
 from ledgerlink.providers.xero import translate
-from ledgerlink.providers.xero.client import ElementOutcome, XeroClient
+from ledgerlink.providers.xero.client import MAX_ELEMENTS_PER_WRITE, ElementOutcome, XeroClient
 from ledgerlink.providers.xero.wire import (
     XeroAccount,
     XeroAllocation,
@@ -94,6 +95,10 @@ TRUST_KINDS = frozenset({"trust_posting", "trust_cheque"})
 _ALREADY_DELETED = ("already been deleted", "could not be found", "was not found")
 
 Answer = Written | ApiError
+_Marked = tuple[str | None, date | None, str | None, str | None]  # reference, date, id, version
+# Days one marker look-up asks for: each is a 40-character clause once percent-encoded, so 40 of
+# them keep the query string well within Xero's 2,048 characters (client.MAX_QUERY_STRING).
+DAYS_PER_LOOKUP = 40
 
 
 @dataclass
@@ -109,6 +114,8 @@ class XeroLedger:
     title = "Xero"
     max_doc_number = translate.MAX_DOC_NUMBER
     mapping_noun = "account code"
+    # Writes a batch: Xero advises ~50 elements a request (reference/xero.md §5), the client's chunk.
+    batch_size = MAX_ELEMENTS_PER_WRITE
 
     def __init__(
         self,
@@ -122,6 +129,8 @@ class XeroLedger:
         self._now = now
         self._chart: dict[str, XeroAccount] | None = None
         self._settings: LedgerSettings | None = None
+        # Credit notes this ledger created (lower-case ids) and nothing has allocated since.
+        self._unallocated_notes: set[str] = set()
 
     @property
     def name_clash_help(self) -> str:
@@ -201,33 +210,15 @@ class XeroLedger:
 
     def find_marked(self, kind: str, wanted: Mapping[str, date]) -> dict[str, Written]:
         """Invoices, credit notes or payments an unfinished write created: intent key → record."""
-        if not wanted:
-            return {}
-        days = sorted(set(wanted.values()))
-        where = " OR ".join(f"Date==DateTime({d.year}, {d.month:02d}, {d.day:02d})" for d in days)
-        records: list[tuple[str | None, date | None, str | None, str | None]]
-        if kind == "invoice":
-            records = [
-                (r.reference, r.date, r.invoice_id, translate.document_version(r))
-                for r in self._client.invoices(where=where)
-                if r.status != "DELETED"
-            ]
-        elif kind == "credit_note":
-            records = [
-                (r.reference, r.date, r.credit_note_id, translate.document_version(r))
-                for r in self._client.credit_notes(where=where)
-                if r.status not in translate.GONE
-            ]
-        elif kind == "payment":
-            records = [
-                (r.reference, r.date, r.payment_id, translate.version(r.updated_date_utc))
-                for r in self._client.payments(where=where)
-                if r.status != "DELETED"
-            ]
-        elif kind == "credit_application":
+        if not wanted or kind == "credit_application":
             return {}  # allocations carry no marker: a credit application adopts its own (see the write)
-        else:
-            raise ValueError(f"Xero cannot look up {kind!r} records by date and marker")
+        read = self._marked_reader(kind)
+        days = sorted(set(wanted.values()))
+        records = [
+            record
+            for start in range(0, len(days), DAYS_PER_LOOKUP)
+            for record in read(" OR ".join(_on(day) for day in days[start : start + DAYS_PER_LOOKUP]))
+        ]
         found: dict[str, Written] = {}
         for key, day in wanted.items():
             tag = translate.marker(key)
@@ -235,6 +226,28 @@ class XeroLedger:
             if parts:
                 found[key] = Written(compound_target([i for i, _ in parts]), _join(v for _, v in parts))
         return found
+
+    def _marked_reader(self, kind: str) -> Callable[[str], list[_Marked]]:
+        """How to read the live records of ``kind`` matching a ``where``: (reference, date, id, version)."""
+        if kind == "invoice":
+            return lambda where: [
+                (r.reference, r.date, r.invoice_id, translate.document_version(r))
+                for r in self._client.invoices(where=where)
+                if r.status != "DELETED"
+            ]
+        if kind == "credit_note":
+            return lambda where: [
+                (r.reference, r.date, r.credit_note_id, translate.document_version(r))
+                for r in self._client.credit_notes(where=where)
+                if r.status not in translate.GONE
+            ]
+        if kind == "payment":
+            return lambda where: [
+                (r.reference, r.date, r.payment_id, translate.version(r.updated_date_utc))
+                for r in self._client.payments(where=where)
+                if r.status != "DELETED"
+            ]
+        raise ValueError(f"Xero cannot look up {kind!r} records by date and marker")
 
     def changes(self, since: datetime, kinds: Collection[str]) -> LedgerChanges | None:
         """Everything changed after ``since``: contacts, plus the records behind ``kinds``."""
@@ -454,7 +467,13 @@ class XeroLedger:
         records = [
             translate.credit_note_record(d, key=s.write.key) for s, d in _drafts(group, CreditNoteDraft)
         ]
-        self._fill(group, self._client.put_credit_notes(records, key=_group_key(group)), _credit_written)
+        outcomes = self._client.put_credit_notes(records, key=_group_key(group))
+        self._fill(group, outcomes, _credit_written)
+        self._unallocated_notes |= {
+            str(o.record.credit_note_id).lower()
+            for o in outcomes
+            if o.record is not None and o.record.credit_note_id and not _live(o.record)
+        }
 
     def _credit_note_update(self, group: list[_Slot]) -> None:
         """Allocated notes are locked (§2.5): allocations come off, the note changes, they go back on.
@@ -464,7 +483,7 @@ class XeroLedger:
         """
         ready: list[tuple[_Slot, CreditNoteDraft, XeroCreditNote | None]] = []
         for slot, draft in _drafts(group, CreditNoteDraft):
-            note = self._client.credit_note(str(slot.write.target_id))
+            note = self._credit_note(str(slot.write.target_id))
             if self._unallocate(slot, note):
                 ready.append((slot, draft, note))
         if not ready:
@@ -496,7 +515,7 @@ class XeroLedger:
     def _credit_note_delete(self, group: list[_Slot]) -> None:
         sending: list[tuple[_Slot, XeroCreditNote]] = []
         for slot in group:
-            note = self._client.credit_note(str(slot.write.target_id))
+            note = self._credit_note(str(slot.write.target_id))
             status = translate.ending_status(note.status if note else None)
             if note is None or status is None:
                 slot.answer = Written(str(slot.write.target_id), None)
@@ -526,6 +545,11 @@ class XeroLedger:
                 return False
         return True
 
+    def _credit_note(self, credit_note_id: str) -> XeroCreditNote | None:
+        """A credit note read for a write that is about to change it (no longer known unallocated)."""
+        self._unallocated_notes.discard(credit_note_id.lower())
+        return self._client.credit_note(credit_note_id)
+
     # credit applications (allocations)
 
     def _credit_application_create(self, group: list[_Slot]) -> None:
@@ -534,9 +558,16 @@ class XeroLedger:
         Allocations carry no marker, but a credit note belongs to one Clio credit: allocations on
         it that match the draft were made by a pass cut off before it learnt their ids. Any other
         allocations on it are taken off first (a half-done application, or one made by hand).
+        A note this ledger created and nothing allocated since has none of either, so it is
+        allocated without reading it first; Xero itself refuses an allocation past the note's
+        remaining credit or to a note that is not AUTHORISED (reference §2.5).
         """
         for slot, draft in _drafts(group, CreditApplicationDraft):
-            note = self._client.credit_note(draft.credit_target_id)
+            if draft.credit_target_id.lower() in self._unallocated_notes:
+                self._unallocated_notes.discard(draft.credit_target_id.lower())
+                self._allocate(slot, draft)
+                continue
+            note = self._credit_note(draft.credit_target_id)
             if note is None:
                 slot.answer = NotFoundError(f"Xero has no credit note {draft.credit_target_id}", status=404)
                 continue
@@ -563,7 +594,7 @@ class XeroLedger:
         for slot in group:
             draft = slot.write.payload
             if isinstance(draft, CreditApplicationDraft):
-                notes = [self._client.credit_note(draft.credit_target_id)]
+                notes = [self._credit_note(draft.credit_target_id)]
             else:
                 parts = target_parts(str(slot.write.target_id))
                 notes = list({id(n): n for p in parts if (n := holding.get(p)) is not None}.values())
@@ -762,6 +793,10 @@ def _allocated_as(live: Sequence[XeroAllocation], draft: CreditApplicationDraft)
 
 def _live(note: XeroCreditNote) -> list[XeroAllocation]:
     return [a for a in note.allocations or [] if a.allocation_id and not a.is_deleted]
+
+
+def _on(day: date) -> str:
+    return f"Date==DateTime({day.year}, {day.month:02d}, {day.day:02d})"
 
 
 def _unanswered(write: LedgerWrite) -> ApiError:

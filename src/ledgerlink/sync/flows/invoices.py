@@ -21,10 +21,13 @@ Assumptions:
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from ledgerlink.config import MappingConfig
 from ledgerlink.domain import BillState, Invoice, InvoiceLine
@@ -42,6 +45,8 @@ MAPPING_NOUN = "Product/Service"
 US_TAX = TaxTreatment()
 # What a link to a voided invoice holds as its hash: a voided bill is voided once, not every pass.
 VOIDED_HASH = content_hash({"state": BillState.VOID})
+# The fields of a line that draft_hash covers: all of them, as content_hash would.
+_LINE_FIELDS = tuple(f.name for f in fields(InvoiceLine))
 CUSTOM_NUMBERS_REMEDY = (
     "In QuickBooks: Settings → Account and settings → Sales → Sales form content → turn on Custom "
     "transaction numbers, then run sync again."
@@ -167,24 +172,44 @@ def _ties_out(invoice: Invoice, lines_total: Decimal, tax: Decimal | None = None
 
 
 def draft_hash(draft: InvoiceDraft) -> str:
+    """The hash an invoice's link keeps: equal drafts, equal hashes, in every process and release.
+
+    A new value for the same draft would make the next pass rewrite every synced invoice, so this
+    stays :func:`~ledgerlink.sync.plan.content_hash` of the mapping below (a test holds the two
+    equal). It is written out as JSON values here because content_hash's generic walk over the
+    lines (``asdict`` and its deep copies) was 8 % of a first sync's CPU.
+    """
     invoice = draft.invoice
-    return content_hash(
-        {
-            "number": invoice.number,
-            "issued_at": invoice.issued_at,
-            "due_at": invoice.due_at,
-            "customer": draft.customer_id,
-            "total": invoice.total,
-            "memo": invoice.memo,
-            "matter": invoice.matter,
-            # Tax codes and the expected tax exist only for non-US companies; leaving them out
-            # otherwise keeps the hashes of US invoices what they always were.
-            "lines": [
-                (m.item, m.line) if m.tax_code is None else (m.item, m.line, m.tax_code) for m in draft.lines
-            ],
-            **({} if draft.expected_tax is None else {"expected_tax": draft.expected_tax}),
-        }
-    )
+    content: dict[str, Any] = {
+        "number": invoice.number,
+        "issued_at": _json_value(invoice.issued_at),
+        "due_at": _json_value(invoice.due_at),
+        "customer": draft.customer_id,
+        "total": _json_value(invoice.total),
+        "memo": invoice.memo,
+        "matter": invoice.matter,
+        # Tax codes and the expected tax exist only for non-US companies; leaving them out
+        # otherwise keeps the hashes of US invoices what they always were.
+        "lines": [_mapped_line_json(m) for m in draft.lines],
+    }
+    if draft.expected_tax is not None:
+        content["expected_tax"] = _json_value(draft.expected_tax)
+    text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _mapped_line_json(mapped: MappedLine) -> list[Any]:
+    line = {name: _json_value(getattr(mapped.line, name)) for name in _LINE_FIELDS}
+    return [mapped.item, line] if mapped.tax_code is None else [mapped.item, line, mapped.tax_code]
+
+
+def _json_value(value: Any) -> Any:
+    """A field as content_hash writes it: amounts in plain digits, dates in ISO form (enums are str)."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, date):  # a datetime too
+        return value.isoformat()
+    return value
 
 
 @dataclass(frozen=True)
