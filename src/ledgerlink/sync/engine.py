@@ -288,44 +288,49 @@ class SyncPass:
             # -- invoices a window at a time; each payment and credit as soon as its bills are in --
             referenced = {b for p in payments for b in p.bill_ids} | {b for c in credits for b in c.bill_ids}
             seen: dict[str, Invoice] = {}  # bills payments and credits name, without their lines
-            paying = _links_by_id(
-                self.store.links_of(self.conn, [(invoice_flow.KIND, b) for b in referenced])
-            )
+            paying = self._invoice_links(referenced)  # the bills they name that are in the ledger
             endings: list[Action] = []
             credit_deletions: list[Action] = []
             planned: list[Action] = []  # a dry run's creates, standing in for links
             settled: set[str] = set()
+            batch = self.ledger.batch_size
+            held: list[Action] = []  # a window's last, partial batch of invoices: sent with the next one's
             for window in windows:
-                self._late_contacts(
-                    (i.contact_id for i in window if _postable(i, scope)), people, result, apply
-                )
+                billed = (i.contact_id for i in window if _postable(i, scope))
+                self._late_contacts(billed, people, result, apply)
                 if result.interrupted:
                     return
                 invoice_actions = self._plan_invoices(
                     window, scope, people.links, people.failed, people.names, pending, changes
                 )
                 endings += [a for a in invoice_actions if a.op in (Op.VOID, Op.DELETE)]
-                apply([a for a in invoice_actions if a.op not in (Op.VOID, Op.DELETE)])
+                sending, held = _full_batches(
+                    held + [a for a in invoice_actions if a.op not in (Op.VOID, Op.DELETE)], batch
+                )
+                apply(sending)
                 if result.interrupted:
                     return
-                ids = [i.source_id for i in window if i.source_id in referenced]
                 seen.update({i.source_id: replace(i, lines=()) for i in window if i.source_id in referenced})
-                paying.update(
-                    _links_by_id(self.store.links_of(self.conn, [(invoice_flow.KIND, b) for b in ids]))
-                )
+                paying.update(self._invoice_links(a.source_id for a in sending if a.source_id in referenced))
                 if result.dry_run:
-                    planned += invoice_actions
-                    _stand_in(paying, [a for a in planned if a.source_id in referenced])
+                    planned += sending
+                    _stand_in(paying, [a for a in sending if a.source_id in referenced])
                 unsynced = self.store.open_error_ids(self.conn, invoice_flow.KIND)
-                unsynced |= {a.source_id for a in invoice_actions if a.error}
-                ready_payments = _ready(payments, settled, paying, unsynced, people.links)
-                ready_credits = _ready(credits, settled, paying, unsynced, people.links)
+                unsynced |= {a.source_id for a in sending if a.error}
+                # Only whole batches go out between windows; the rest waits for the next window.
+                ready_payments = _whole(_ready(payments, settled, paying, unsynced, people.links), batch)
+                ready_credits = _whole(_ready(credits, settled, paying, unsynced, people.links), batch)
                 if ready_payments or ready_credits:
                     parents = self._parents(scope, people, paying, {}, seen, changes)
                     credit_deletions += self._settle(ready_payments, ready_credits, parents, result, apply)
                     settled |= {p.source_id for p in ready_payments} | {c.source_id for c in ready_credits}
                     if result.interrupted:
                         return
+            apply(held)
+            if result.dry_run:
+                planned += held
+            if result.interrupted:
+                return
         self._close_leftovers(leftovers, (invoice_flow.KIND,))
         invoice_links: dict[str, LinkView] = dict(self.store.links(self.conn, invoice_flow.KIND))
         if result.dry_run:
@@ -755,6 +760,21 @@ def _ready(
         and r.bill_ids
         and all(b in invoice_links and b not in unsynced for b in r.bill_ids)
     ]
+
+
+def _full_batches(actions: Sequence[Action], size: int) -> tuple[list[Action], list[Action]]:
+    """The actions that fill whole write batches, and the writes of the last, partial batch."""
+    writes = [a for a in actions if a.op in (Op.CREATE, Op.UPDATE)]
+    partial = len(writes) % size
+    if not partial:
+        return list(actions), []
+    later = {id(a) for a in writes[-partial:]}
+    return [a for a in actions if id(a) not in later], writes[-partial:]
+
+
+def _whole(records: Sequence[R], size: int) -> list[R]:
+    """As many of ``records`` as fill whole batches of ``size``."""
+    return list(records[: len(records) // size * size])
 
 
 def _links_by_id(links: Mapping[tuple[str, str], LinkView]) -> dict[str, LinkView]:
