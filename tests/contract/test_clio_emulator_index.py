@@ -218,7 +218,7 @@ def _params(emu: ClioEmulator, query: dict[str, Any]) -> Params:
 
     def moment(field: str, n: int) -> str:
         """One of the records' own stamps, or a second before it: where a stale index would show."""
-        stamps = sorted(r[field] for r in kind_records) or [datetime.now(UTC)]
+        stamps: list[datetime] = sorted(r[field] for r in kind_records) or [datetime.now(UTC)]
         return (stamps[n % len(stamps)] - timedelta(seconds=n % 2)).isoformat()
 
     params: Params = [("limit", str(query["limit"])), ("fields", "id")]

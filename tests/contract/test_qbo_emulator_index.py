@@ -215,7 +215,7 @@ def _apply(emu: QboEmulator, company: Company, operation: tuple[str, int]) -> No
     forms = [
         (e, r) for e in ("Invoice", "CreditMemo") for r in company.rows(e) if reference_id(r, "CustomerRef")
     ]
-    payments = company.rows("Payment")
+    payments = list(company.rows("Payment"))
     if kind == "invoice":
         emu.add(REALM, "Invoice", _invoice(customer, 10 + n, DocNumber=str(n % 15)))
     elif kind == "credit":

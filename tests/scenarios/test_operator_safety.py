@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from ledgerlink.errors import MassChangeError
+from ledgerlink.providers.clio import bills as clio_bills
 from ledgerlink.sandbox import Sandbox, demo_firm
 from ledgerlink.store.models import LockRow
 from ledgerlink.sync.engine import LOCK_NAME
@@ -118,6 +119,22 @@ def test_a_mapping_change_that_rewrites_every_invoice_stops_before_writing_them(
     assert all(i["SyncToken"] != versions[i["Id"]] for i in small.qbo("Invoice"))
     again = small.cli("sync", "--once")  # the change is in: the next pass has nothing to rewrite
     assert again.returncode == 0, again.stderr
+
+
+def test_read_in_windows_every_rewrite_is_weighed_before_one_is_written(
+    small: SmallFirm, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(clio_bills, "BILLS_AT_ONCE", 2)  # ten bills: five windows
+    _ten_synced_bills(small)
+    versions = {i["Id"]: i["SyncToken"] for i in small.qbo("Invoice")}
+    config = small.config_path.read_text()
+    small.config_path.write_text(
+        config.replace(f'time_entries = "{SERVICE_ITEM}"', f'time_entries = "{EXPENSE_ITEM}"')
+    )
+
+    with small.workspace() as workspace, pytest.raises(MassChangeError, match="rewrite 10 of the 10"):
+        workspace.sync_once()
+    assert {i["Id"]: i["SyncToken"] for i in small.qbo("Invoice")} == versions
 
 
 def test_voiding_a_few_bills_passes_and_voiding_many_trips_the_breaker(small: SmallFirm) -> None:

@@ -294,18 +294,27 @@ class SyncPass:
             planned: list[Action] = []  # a dry run's creates, standing in for links
             settled: set[str] = set()
             batch = self.ledger.batch_size
-            held: list[Action] = []  # a window's last, partial batch of invoices: sent with the next one's
+            held: list[
+                Action
+            ] = []  # a window's last, partial batch of new invoices: sent with the next one's
+            # Rewrites of what is already in the ledger wait until every window is planned, so the
+            # circuit breaker weighs them all at once before one is sent (and their payments wait too).
+            rewrites: list[Action] = []
             for window in windows:
                 billed = (i.contact_id for i in window if _postable(i, scope))
                 self._late_contacts(billed, people, result, apply)
+                if held and {a.source_id for a in held} & {i.source_id for i in window}:
+                    apply(held)  # a bill read again (a late line) is planned against its link
+                    held = []
                 if result.interrupted:
                     return
                 invoice_actions = self._plan_invoices(
                     window, scope, people.links, people.failed, people.names, pending, changes
                 )
                 endings += [a for a in invoice_actions if a.op in (Op.VOID, Op.DELETE)]
+                rewrites += [a for a in invoice_actions if a.op is Op.UPDATE]
                 sending, held = _full_batches(
-                    held + [a for a in invoice_actions if a.op not in (Op.VOID, Op.DELETE)], batch
+                    held + [a for a in invoice_actions if a.op not in (Op.VOID, Op.DELETE, Op.UPDATE)], batch
                 )
                 apply(sending)
                 if result.interrupted:
@@ -316,10 +325,16 @@ class SyncPass:
                     planned += sending
                     _stand_in(paying, [a for a in sending if a.source_id in referenced])
                 unsynced = self.store.open_error_ids(self.conn, invoice_flow.KIND)
-                unsynced |= {a.source_id for a in sending if a.error}
-                # Only whole batches go out between windows; the rest waits for the next window.
-                ready_payments = _whole(_ready(payments, settled, paying, unsynced, people.links), batch)
-                ready_credits = _whole(_ready(credits, settled, paying, unsynced, people.links), batch)
+                unsynced |= {a.source_id for a in sending if a.error} | {a.source_id for a in rewrites}
+                # New payments and credit notes only (a rewrite waits, as for invoices), and only whole
+                # batches between windows; the rest waits for the next window.
+                ready_payments = self._new(
+                    payment_flow.KIND, _ready(payments, settled, paying, unsynced, people)
+                )
+                ready_credits = self._new(
+                    credit_flow.KIND, _ready(credits, settled, paying, unsynced, people)
+                )
+                ready_payments, ready_credits = _whole(ready_payments, batch), _whole(ready_credits, batch)
                 if ready_payments or ready_credits:
                     parents = self._parents(scope, people, paying, {}, seen, changes)
                     credit_deletions += self._settle(ready_payments, ready_credits, parents, result, apply)
@@ -327,6 +342,7 @@ class SyncPass:
                     if result.interrupted:
                         return
             apply(held)
+            apply(rewrites)
             if result.dry_run:
                 planned += held
             if result.interrupted:
@@ -502,6 +518,11 @@ class SyncPass:
 
     def _invoice_links(self, bill_ids: Iterable[str]) -> dict[str, LinkView]:
         return _links_by_id(self.store.links_of(self.conn, [(invoice_flow.KIND, b) for b in bill_ids]))
+
+    def _new(self, kind: str, records: list[R]) -> list[R]:
+        """The records of ``kind`` not linked to the ledger yet."""
+        linked = self._links(kind, records)
+        return [r for r in records if r.source_id not in linked]
 
     def _links(self, kind: str, records: Iterable[Payment | CreditNote]) -> dict[str, LinkView]:
         """The links of these records' ``kind``, by source id."""
@@ -749,14 +770,14 @@ def _ready(
     settled: Collection[str],
     invoice_links: Mapping[str, LinkView],
     unsynced: Collection[str],
-    contact_links: Mapping[str, LinkView],
+    people: _People,
 ) -> list[R]:
     """Payments (credit notes) whose client and every bill are in the ledger, with nothing pending."""
     return [
         r
         for r in records
         if r.source_id not in settled
-        and r.contact_id in contact_links
+        and r.contact_id in people.links
         and r.bill_ids
         and all(b in invoice_links and b not in unsynced for b in r.bill_ids)
     ]

@@ -41,8 +41,10 @@ log = logging.getLogger("ledgerlink.clio")
 LINES_PER_BILL_UP_TO = 10
 # Lines are created with or after their bill; the margin covers clocks and time zones.
 SCAN_MARGIN = timedelta(days=1)
-# Activities are read once this many ids wait (rounded down to whole requests): a window's worth.
+# A window closes once this many activity ids wait to be read (rounded down to whole requests),
+# or this many bills wait (bills without activities: expenses typed on the bill, interest).
 ACTIVITIES_AT_ONCE = 1000
+BILLS_AT_ONCE = 200
 
 
 def header(bill: ClioBill, settings: ClioBillingSettings | None = None) -> Invoice | None:
@@ -136,7 +138,7 @@ class _Builder:
         self._needed.update(ids)
 
     def due(self) -> bool:
-        return len(self._queued) >= ACTIVITIES_AT_ONCE
+        return len(self._queued) >= ACTIVITIES_AT_ONCE or len(self._waiting) >= BILLS_AT_ONCE
 
     def take(self, *, final: bool) -> list[Invoice]:
         """Read the queued activities (whole requests only, unless ``final``) and build every bill they
@@ -165,7 +167,8 @@ class _Builder:
                     self._activities.pop(activity_id, None)
                     self._asked.discard(activity_id)
                     del self._needed[activity_id]
-        return invoices
+        # A bill read again whole (a late line) while its first reading still waited here: the last counts.
+        return list({invoice.source_id: invoice for invoice in invoices}.values())
 
 
 def flatten(windows: Iterable[list[Invoice]]) -> list[Invoice]:

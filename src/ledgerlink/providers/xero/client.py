@@ -282,6 +282,16 @@ class XeroClient:
         params = _params(where=where, unitdp="4")
         return self._paged("CreditNotes", XeroCreditNote, params, page=page, modified_since=modified_since)
 
+    def modified_invoices(self, since: datetime) -> Iterator[XeroInvoice]:
+        """Invoices modified after ``since``, a page at a time: a long change feed is never held whole."""
+        return self._streamed("Invoices", XeroInvoice, _params(unitdp="4"), since)
+
+    def modified_payments(self, since: datetime) -> Iterator[XeroPayment]:
+        return self._streamed("Payments", XeroPayment, {}, since)
+
+    def modified_credit_notes(self, since: datetime) -> Iterator[XeroCreditNote]:
+        return self._streamed("CreditNotes", XeroCreditNote, _params(unitdp="4"), since)
+
     def bank_transactions(
         self, *, where: str | None = None, page: int | None = None, modified_since: datetime | None = None
     ) -> list[XeroBankTransaction]:
@@ -522,6 +532,12 @@ class XeroClient:
             if page is not None:
                 break
         return found
+
+    def _streamed(
+        self, collection: str, model: type[Record], params: dict[str, str], since: datetime
+    ) -> Iterator[Record]:
+        for _body, records in self._pages(collection, model, params, modified_since=since):
+            yield from records
 
     def _pages(
         self,

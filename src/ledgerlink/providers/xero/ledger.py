@@ -257,23 +257,29 @@ class XeroLedger:
             for c in self._client.contacts(modified_since=since, include_archived=True)
         )
         versions: dict[str, dict[str, str | None]] = {}
+        # Pages are read and reduced to versions one at a time: after a big first sync the feed holds
+        # every record that pass wrote, and only their versions are kept.
         if "invoice" in kinds:
-            invoices = self._client.invoices(modified_since=since)
+            invoices = self._client.modified_invoices(since)
             versions["invoice"] = {str(r.invoice_id): translate.document_version(r) for r in invoices}
         if "payment" in kinds:
             versions["payment"] = {
                 str(r.payment_id): None if r.status == "DELETED" else translate.version(r.updated_date_utc)
-                for r in self._client.payments(modified_since=since)
+                for r in self._client.modified_payments(since)
             }
         if "credit_note" in kinds or "credit_application" in kinds:
-            notes = self._client.credit_notes(modified_since=since)
-            versions["credit_note"] = {str(r.credit_note_id): translate.document_version(r) for r in notes}
-            versions["credit_application"] = {
-                str(a.allocation_id): translate.allocation_version(a)
-                for note in notes
-                for a in note.allocations or []
-                if a.allocation_id and not a.is_deleted
-            }
+            notes: dict[str, str | None] = {}
+            applications: dict[str, str | None] = {}
+            for note in self._client.modified_credit_notes(since):
+                notes[str(note.credit_note_id)] = translate.document_version(note)
+                applications.update(
+                    {
+                        str(a.allocation_id): translate.allocation_version(a)
+                        for a in note.allocations or []
+                        if a.allocation_id and not a.is_deleted
+                    }
+                )
+            versions["credit_note"], versions["credit_application"] = notes, applications
         return LedgerChanges(customers=customers, versions=versions)
 
     # -- single writes (the Ledger protocol's one-at-a-time calls) -----------------------------
