@@ -91,8 +91,7 @@ def clio_reads(firm: dict[str, Any], *, trust: bool = True) -> int:
         + pages(firm["bills_total"])
         + pages(firm["line_items"])
         + pages(firm["activities"])
-        + pages(allocations)  # valid allocations
-        + 1  # voided allocations (none in a fresh firm: one empty page)
+        + pages(allocations)  # allocations, valid and voided in one read
         + trust_reads
         + 1  # billing settings (tax)
     )
