@@ -288,7 +288,7 @@ class SyncPass:
             # -- invoices a window at a time; each payment and credit as soon as its bills are in --
             referenced = {b for p in payments for b in p.bill_ids} | {b for c in credits for b in c.bill_ids}
             seen: dict[str, Invoice] = {}  # bills payments and credits name, without their lines
-            paying = self._invoice_links(referenced)  # the bills they name that are in the ledger
+            paying = self._links(invoice_flow.KIND, referenced)  # the bills they name that are in the ledger
             endings: list[Action] = []
             credit_deletions: list[Action] = []
             planned: list[Action] = []  # a dry run's creates, standing in for links
@@ -320,7 +320,11 @@ class SyncPass:
                 if result.interrupted:
                     return
                 seen.update({i.source_id: replace(i, lines=()) for i in window if i.source_id in referenced})
-                paying.update(self._invoice_links(a.source_id for a in sending if a.source_id in referenced))
+                paying.update(
+                    self._links(
+                        invoice_flow.KIND, (a.source_id for a in sending if a.source_id in referenced)
+                    )
+                )
                 if result.dry_run:
                     planned += sending
                     _stand_in(paying, [a for a in sending if a.source_id in referenced])
@@ -484,21 +488,21 @@ class SyncPass:
         credit_actions = credit_flow.plan_credit_notes(
             credits,
             credit_flow.CreditWorld(
-                links=self._links(credit_flow.KIND, credits),
+                links=self._links(credit_flow.KIND, _ids(credits)),
                 item=self.config.mapping.credit_notes,
                 mapping_noun=self.ledger.mapping_noun,
                 **shared,
             ),
         )
         apply([a for a in credit_actions if a.op is not Op.DELETE])
-        credit_links = self._links(credit_flow.KIND, credits)
+        credit_links = self._links(credit_flow.KIND, _ids(credits))
         if result.dry_run:
             _stand_in(credit_links, credit_actions)
         apply(
             credit_flow.plan_credit_applications(
                 credits,
                 credit_flow.ApplicationWorld(
-                    links=self._links(credit_flow.APPLICATION_KIND, credits),
+                    links=self._links(credit_flow.APPLICATION_KIND, _ids(credits)),
                     credit_links=credit_links,
                     **shared,
                 ),
@@ -508,7 +512,7 @@ class SyncPass:
             payment_flow.plan_payments(
                 payments,
                 payment_flow.PaymentWorld(
-                    links=self._links(payment_flow.KIND, payments),
+                    links=self._links(payment_flow.KIND, _ids(payments)),
                     deposit_account=self.config.mapping.payment_account or None,
                     **shared,
                 ),
@@ -516,17 +520,15 @@ class SyncPass:
         )
         return [a for a in credit_actions if a.op is Op.DELETE]
 
-    def _invoice_links(self, bill_ids: Iterable[str]) -> dict[str, LinkView]:
-        return _links_by_id(self.store.links_of(self.conn, [(invoice_flow.KIND, b) for b in bill_ids]))
-
     def _new(self, kind: str, records: list[R]) -> list[R]:
         """The records of ``kind`` not linked to the ledger yet."""
-        linked = self._links(kind, records)
+        linked = self._links(kind, _ids(records))
         return [r for r in records if r.source_id not in linked]
 
-    def _links(self, kind: str, records: Iterable[Payment | CreditNote]) -> dict[str, LinkView]:
-        """The links of these records' ``kind``, by source id."""
-        return _links_by_id(self.store.links_of(self.conn, [(kind, r.source_id) for r in records]))
+    def _links(self, kind: str, source_ids: Iterable[str]) -> dict[str, LinkView]:
+        """The links of kind ``kind`` of these source records, by source id (unlinked ones absent)."""
+        found = self.store.links_of(self.conn, [(kind, source_id) for source_id in source_ids])
+        return {source_id: link for (_kind, source_id), link in found.items()}
 
     # -- trust ---------------------------------------------------------------------------------
 
@@ -798,8 +800,8 @@ def _whole(records: Sequence[R], size: int) -> list[R]:
     return list(records[: len(records) // size * size])
 
 
-def _links_by_id(links: Mapping[tuple[str, str], LinkView]) -> dict[str, LinkView]:
-    return {source_id: link for (_kind, source_id), link in links.items()}
+def _ids(records: Iterable[Payment | CreditNote]) -> list[str]:
+    return [r.source_id for r in records]
 
 
 def _postable(invoice: Invoice, scope: invoice_flow.InvoiceScope) -> bool:

@@ -47,11 +47,11 @@ ACTIVITIES_AT_ONCE = 1000
 BILLS_AT_ONCE = 200
 
 
-def header(bill: ClioBill, settings: ClioBillingSettings | None = None) -> Invoice | None:
+def header(bill: ClioBill) -> Invoice | None:
     """The bill as an invoice without its charge lines (client, state, dates, total), or None when it
     cannot be an invoice (the full read says why)."""
     try:
-        return invoice_from_clio(bill, (), {}, settings or ClioBillingSettings())
+        return invoice_from_clio(bill, (), {}, ClioBillingSettings())
     except LedgerlinkError:
         return None
 
